@@ -1,0 +1,22 @@
+# alloy-users: `make up` runs the main job on the local emulator, `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export PATH := $(CURDIR)/.tools/bin:$(PATH)
+PY := .venv/bin/python
+
+.PHONY: help setup up test test-long bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: ## Create .venv and, when no Pulumi CLI is on PATH, build one into .tools/bin
+	@scripts/setup.sh
+
+up: setup ## Start the local emulator and run `pulumi up` of users.yaml on the local stack
+	@$(PY) -m scripts.local_up
+
+test: setup ## Run the whole test suite (unit, emulator, end-to-end with the real CLI)
+	@$(PY) -m pytest
+
+clean: ## Remove the local stack, its state and the emulator's database
+	rm -rf .state Pulumi.local.yaml
