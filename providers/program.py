@@ -8,7 +8,8 @@ Every problem found here stops the run with one ``pulumi.RunError`` message
 from __future__ import annotations
 
 import os
-from typing import Any
+import sys
+from typing import Any, NoReturn
 
 import pulumi
 from pulumi.runtime.config import get_config, is_config_secret
@@ -20,6 +21,9 @@ from providers.manifest import Manifest, ManifestError, load_manifest
 from providers.settings import API_KEY_ENV, RunSettings, read_settings
 
 API_KEY_CONFIG = "alloy:apiKey"
+# The exit code by which a Pulumi Python program tells the language host that
+# it has already shown the user an actionable message (no generic error added).
+ALREADY_REPORTED_EXIT_CODE = 32
 
 
 def load_run_settings() -> RunSettings:
@@ -85,8 +89,18 @@ def export_outputs(resources: dict[str, AlloyUser]) -> None:
     pulumi.export("adoptedUsers", pulumi.Output.all(*adopted).apply(adopted_names))
 
 
+def stop(message: str) -> NoReturn:
+    """End the program with ``message`` as its only error."""
+    pulumi.log.error(message)
+    sys.stdout.flush()
+    sys.exit(ALREADY_REPORTED_EXIT_CODE)
+
+
 def main() -> None:
     """The whole program."""
-    settings = load_run_settings()
-    manifest = load_users(settings.manifest)
+    try:
+        settings = load_run_settings()
+        manifest = load_users(settings.manifest)
+    except pulumi.RunError as problem:
+        stop(str(problem))
     export_outputs(declare_users(manifest))

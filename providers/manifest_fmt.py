@@ -1,0 +1,353 @@
+"""Rewrite a valid manifest in one canonical order and style, so that a pull
+request's diff shows only real changes.
+
+Canonical means: the ``yaml-language-server`` line first; top-level keys in
+the order ``version, allowEmpty, users``; users sorted by username (ignoring
+case, then exactly); each user's keys in the order ``username, fullName,
+previousUsernames, protect, retainOnDelete``; block style with two-space
+indents and indented list dashes; plain scalars where YAML allows them; no
+blank lines except one kept before a comment that had one; one final newline.
+Nothing is added or dropped: keys, values, anchors, aliases, merge keys and
+comments all stay.
+
+How: ruamel.yaml's round-trip loader reads the data (keeping anchors, aliases,
+merge keys and tags), the keys and users are put in order and ruamel dumps it
+without comments. Comments are then put back by where they were: an
+end-of-line comment goes with the last value that starts before it on its
+line, a comment line with the next value; both are found again in the new
+text by pointer. The result is checked before it is returned: it must parse to
+the same users and hold the same comments, or ``FormatError`` is raised.
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import Comment, CommentedBase, CommentedMap, CommentedSeq
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.scalarstring import ScalarString
+
+from providers.manifest import DEFAULT_MANIFEST_PATH, Manifest, parse_manifest
+from providers.manifest_problems import Pointer
+from providers.manifest_yaml import LINE_BREAK, safe_yaml
+
+TOP_LEVEL_ORDER = ("version", "allowEmpty", "users")
+USER_KEY_ORDER = ("username", "fullName", "previousUsernames", "protect", "retainOnDelete")
+MODELINE = "# yaml-language-server: $schema=./users.schema.json"
+MODELINE_PREFIX = "# yaml-language-server:"
+INDENT = {"mapping": 2, "sequence": 4, "offset": 2}  # gives "users:\n  - username: ..."
+LINE_WIDTH = 4096  # never fold: values are at most 255 characters
+
+
+class FormatError(Exception):
+    """Formatting would have changed what the manifest means or lost a
+    comment; the file is left as it is. A bug to report, not a user error."""
+
+
+def format_manifest(text: str, path: str = DEFAULT_MANIFEST_PATH) -> str:
+    """The canonical form of manifest ``text``. Idempotent: formatting the
+    result again returns it unchanged.
+
+    Raises ``ManifestError`` if ``text`` is not a valid manifest (nothing is
+    formatted then) and ``FormatError`` if the result would not mean the same.
+    """
+    before = parse_manifest(text, path)
+    text = text.removeprefix("\ufeff")
+    comments = _Comments.of(text)
+    data = _round_trip_yaml().load(text)
+    order = _canonicalise(data)
+    body = _dump(data)
+    result, added = comments.placed(body, order)
+    _verify(before, text, result, path, added)
+    return result
+
+
+# -- canonical data -------------------------------------------------------------
+
+
+def _round_trip_yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.indent(**INDENT)
+    yaml.width = LINE_WIDTH
+    return yaml
+
+
+def _canonicalise(data: CommentedMap) -> list[int]:
+    """Order keys and users in place, drop comments and flow style. Returns the
+    users' old indexes in their new order."""
+    _restyle(data)
+    _order_keys(data, TOP_LEVEL_ORDER)
+    users = data["users"]
+    order = sorted(range(len(users)), key=lambda index: _user_sort_key(users[index]["username"]))
+    entries = [users[index] for index in order]
+    del users[:]
+    users.extend(entries)
+    for entry in entries:
+        _order_keys(entry, USER_KEY_ORDER)
+    return order
+
+
+def _user_sort_key(username: str) -> tuple[str, str]:
+    return (username.casefold(), username)
+
+
+def _order_keys(mapping: CommentedMap, order: tuple[str, ...]) -> None:
+    own = [key for key, _value in mapping.non_merged_items()]
+    for key in order:
+        if key in own:
+            mapping.move_to_end(key)
+
+
+def _restyle(value: Any) -> None:
+    """Comments off (they are put back by position), block style on, block
+    scalars (``|``, ``>``) as plain strings, throughout ``value``."""
+    if isinstance(value, CommentedBase):
+        setattr(value, Comment.attrib, Comment())
+    if isinstance(value, CommentedMap):
+        value.fa.set_block_style()
+        for key, item in list(value.non_merged_items()):
+            value[key] = _plain(item)
+            _restyle(value[key])
+        for source in value.merge:
+            _restyle(source)
+        if getattr(value.merge, "sequence", None) is not None:  # "<<: [*a, *b]"
+            _restyle(value.merge.sequence)
+    elif isinstance(value, CommentedSeq):
+        value.fa.set_block_style()
+        for index, item in enumerate(value):
+            value[index] = _plain(item)
+            _restyle(value[index])
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, ScalarString) and value.yaml_anchor() is None:
+        return str(value)
+    return value
+
+
+def _dump(data: Any) -> str:
+    stream = io.StringIO()
+    _round_trip_yaml().dump(data, stream)
+    return stream.getvalue()
+
+
+# -- comments -------------------------------------------------------------------
+
+Target = tuple[Pointer, str]  # (pointer, "key" | "value")
+
+
+@dataclass(frozen=True)
+class _Comment:
+    text: str  # from "#" to the end of the line, without trailing blanks
+    blank_before: bool = False  # a comment line that had a blank line above it
+    line: int = 0  # where it was, to keep file order among comments placed together
+
+
+@dataclass
+class _Comments:
+    """A text's comments, each tied to the value it belongs with."""
+
+    header: list[_Comment] = field(default_factory=list)  # before the first value
+    blank_after_header: bool = False
+    before: list[tuple[Target, _Comment]] = field(default_factory=list)  # comment lines
+    after: list[tuple[Target, _Comment]] = field(default_factory=list)  # end-of-line comments
+    trailing: list[_Comment] = field(default_factory=list)  # after the last value
+
+    @classmethod
+    def of(cls, text: str) -> _Comments:
+        """Find and tie the comments of ``text``, which must be valid YAML."""
+        lines = LINE_BREAK.split(text)
+        points, spans = _layout(text)
+        starts = [(line, column) for line, column, _target in points]
+        comments = cls()
+        first_value = starts[0] if starts else (len(lines), 0)
+        last_header_line = -1
+        for line, column, comment in _find_comments(lines, spans):
+            here = (line, column)
+            line_start = bisect.bisect_left(starts, (line, -1))
+            following = bisect.bisect_left(starts, here)  # the first value after the comment
+            if here < first_value:
+                comments.header.append(comment)
+                last_header_line = line
+            elif following > line_start:  # a value starts before it on its line
+                comments.after.append((points[following - 1][2], comment))
+            else:
+                if following < len(points):
+                    comments.before.append((points[following][2], comment))
+                else:
+                    comments.trailing.append(comment)
+        if comments.header:
+            comments.blank_after_header = any(not lines[n].strip() for n in range(last_header_line + 1, first_value[0]))
+        return comments
+
+    def texts(self) -> list[str]:
+        """Every comment's text."""
+        tied = [comment for _target, comment in self.before + self.after]
+        return [comment.text for comment in self.header + tied + self.trailing]
+
+    def placed(self, body: str, order: list[int]) -> tuple[str, bool]:
+        """``body`` (canonical YAML without comments) with these comments put
+        back; ``order`` maps the users' new positions to their old ones.
+        Returns the text and whether the modeline had to be added."""
+        lines = body.rstrip("\n").split("\n")
+        where = _line_index(body)
+        moved = {old: new for new, old in enumerate(order)}
+        above: dict[int, list[_Comment]] = {}
+        beside: dict[int, str] = {}
+        for kind, (target, comment) in sorted(
+            [("before", tied) for tied in self.before] + [("after", tied) for tied in self.after],
+            key=lambda item: item[1][1].line,
+        ):
+            line = _find(where, _renumbered(target, moved))
+            if kind == "after" and line not in beside:
+                beside[line] = comment.text
+            else:  # a comment line, or a second comment for a line that has one
+                above.setdefault(line, []).append(comment if kind == "before" else _Comment(comment.text))
+        out: list[str] = []
+        header, added = _with_modeline(self.header)
+        for index, comment in enumerate(header):
+            _emit(out, "", comment, allow_blank=index > 0)
+        if header and self.blank_after_header:
+            out.append("")
+        for number, line in enumerate(lines):
+            indent = line[: len(line) - len(line.lstrip(" "))]
+            for comment in above.get(number, []):
+                _emit(out, indent, comment, allow_blank=bool(out))
+            out.append(f"{line} {beside[number]}" if number in beside else line)
+        for comment in self.trailing:
+            _emit(out, "", comment, allow_blank=True)
+        return "\n".join(out) + "\n", added
+
+
+def _emit(out: list[str], indent: str, comment: _Comment, *, allow_blank: bool) -> None:
+    if comment.blank_before and allow_blank and out and out[-1] != "":
+        out.append("")
+    out.append(indent + comment.text)
+
+
+def _with_modeline(header: list[_Comment]) -> tuple[list[_Comment], bool]:
+    """The header with the ``yaml-language-server`` line first (added if missing)."""
+    for index, comment in enumerate(header):
+        if comment.text.startswith(MODELINE_PREFIX):
+            return [_Comment(comment.text)] + header[:index] + header[index + 1 :], False
+    return [_Comment(MODELINE)] + header, True
+
+
+def _renumbered(target: Target, moved: dict[int, int]) -> Target:
+    pointer, role = target
+    if len(pointer) >= 2 and pointer[0] == "users" and isinstance(pointer[1], int):
+        pointer = ("users", moved.get(pointer[1], pointer[1]), *pointer[2:])
+    return (pointer, role)
+
+
+def _find(where: dict[Target, int], target: Target) -> int:
+    """The line of ``target``, or of its nearest enclosing value."""
+    pointer, role = target
+    while (pointer, role) not in where and pointer:
+        pointer, role = pointer[:-1], "value"
+    return where.get((pointer, role), 0)
+
+
+def _line_index(text: str) -> dict[Target, int]:
+    """Where each key and value starts in ``text`` (0-based lines; the first
+    place for a value that appears more than once through aliases)."""
+    where: dict[Target, int] = {}
+    for line, _column, target in _layout(text)[0]:
+        where.setdefault(target, line)
+    return where
+
+
+def _layout(text: str) -> tuple[list[tuple[int, int, Target]], list[tuple[int, int, int, int]]]:
+    """The starts of every key and value in ``text``, in file order, as
+    ``(line, column, (pointer, role))``, and the spans of its scalars as
+    ``(line, column, end line, end column)``, all 0-based."""
+    yaml = safe_yaml()
+    documents = yaml.compose_all(text)
+    root = next(documents, None)
+    alias_marks = yaml.composer.alias_marks
+    points: list[tuple[int, int, Target]] = []
+    spans: list[tuple[int, int, int, int]] = []
+    seen: set[int] = set()
+
+    def mark_of(parent: Node, slot: int, role: str, node: Node) -> tuple[Any, bool]:
+        mark = alias_marks.get((id(parent), slot, role))
+        return (node.start_mark, False) if mark is None else (mark, True)
+
+    def visit(node: Node, pointer: Pointer, mark: Any, alias: bool) -> None:
+        points.append((mark.line, mark.column, (pointer, "value")))
+        if alias or id(node) in seen:
+            return
+        seen.add(id(node))
+        if isinstance(node, ScalarNode):
+            spans.append(_span(node))
+        elif isinstance(node, SequenceNode):
+            for index, item in enumerate(node.value):
+                visit(item, (*pointer, index), *mark_of(node, index, "value", item))
+        elif isinstance(node, MappingNode):
+            for index, (key, value) in enumerate(node.value):
+                key_mark, _alias = mark_of(node, index, "key", key)
+                child = (*pointer, str(key.value))
+                points.append((key_mark.line, key_mark.column, (child, "key")))
+                if isinstance(key, ScalarNode):
+                    spans.append(_span(key))
+                visit(value, child, *mark_of(node, index, "value", value))
+
+    if root is not None:
+        visit(root, (), root.start_mark, False)
+    for _rest in documents:  # finish the stream (a valid manifest has one document)
+        pass
+    order = {id(point): number for number, point in enumerate(points)}
+    points.sort(key=lambda point: (point[0], point[1], order[id(point)]))
+    return points, spans
+
+
+def _span(node: ScalarNode) -> tuple[int, int, int, int]:
+    start, end = node.start_mark, node.end_mark
+    if node.style in ("|", ">"):  # a comment may follow the indicator on its line
+        return (start.line + 1, 0, end.line, end.column)
+    return (start.line, start.column, end.line, end.column)
+
+
+def _find_comments(lines: list[str], spans: list[tuple[int, int, int, int]]) -> Iterator[tuple[int, int, _Comment]]:
+    """``(line, column, comment)`` for each comment: a ``#`` at the start of
+    a line or after a blank, outside every scalar."""
+    inside: dict[int, list[tuple[int, float]]] = {}
+    for line, column, end_line, end_column in spans:
+        for number in range(line, end_line + 1):
+            low = column if number == line else 0
+            high = end_column if number == end_line else float("inf")
+            inside.setdefault(number, []).append((low, high))
+    for number, text in enumerate(lines):
+        column = text.find("#")
+        while column != -1:
+            free = column == 0 or text[column - 1] in " \t"
+            if free and not any(low <= column < high for low, high in inside.get(number, ())):
+                blank_before = number > 0 and not lines[number - 1].strip()
+                yield number, column, _Comment(text[column:].rstrip(), blank_before, number)
+                break
+            column = text.find("#", column + 1)
+
+
+# -- the safety net -------------------------------------------------------------
+
+
+def _meaning(manifest: Manifest) -> tuple[Any, ...]:
+    users = sorted(
+        (user.username, user.full_name, user.protect, user.retain_on_delete, user.previous_usernames)
+        for user in manifest.users
+    )
+    return (manifest.version, manifest.allow_empty, users)
+
+
+def _verify(before: Manifest, text: str, result: str, path: str, added_modeline: bool) -> None:
+    after = parse_manifest(result, path)
+    if _meaning(after) != _meaning(before):
+        raise FormatError(f"{path}: formatting would change the users it describes; the file was left as it is")
+    expected = Counter(_Comments.of(text).texts() + ([MODELINE] if added_modeline else []))
+    if Counter(_Comments.of(result).texts()) != expected:
+        raise FormatError(f"{path}: formatting would lose or alter a comment; the file was left as it is")

@@ -1,0 +1,338 @@
+"""Turn the manifest's YAML text into plain Python data, and remember where
+every value and key sits in the file.
+
+Only ruamel.yaml's reader, scanner, parser and composer run over the text.
+Values are built here from the composed nodes; scalars go through ruamel's
+safe constructors, and only for the standard scalar tags. So no tag can make
+an object: any other tag (``!!python/object/apply:...``, ``!custom``) is
+reported as a problem and its value replaced by ``REJECTED``. Building the
+values here (rather than in a ruamel constructor) is what gives each value,
+merged keys and alias uses included, its own line and column, and what lets
+the walk stop on alias bombs, recursive aliases and deep nesting.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, NamedTuple
+
+from ruamel.yaml import YAML
+from ruamel.yaml.composer import Composer, MaxDepthExceededError
+from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.events import AliasEvent
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
+
+from providers.manifest_problems import Pointer, Problem, format_pointer
+
+# Limits that keep a hostile or broken file cheap to reject. A valid manifest
+# is four levels deep; 1 MiB of YAML without aliases has well under 600,000
+# values, so the value limit only ever trips on alias expansion.
+MAX_NESTING_DEPTH = 32
+MAX_YAML_VALUES = 600_000
+
+STANDARD_TAG_PREFIX = "tag:yaml.org,2002:"
+SCALAR_TAGS = frozenset(STANDARD_TAG_PREFIX + name for name in ("str", "int", "float", "bool", "null", "timestamp"))
+STRING_TAG = STANDARD_TAG_PREFIX + "str"
+MAPPING_TAG = STANDARD_TAG_PREFIX + "map"
+SEQUENCE_TAG = STANDARD_TAG_PREFIX + "seq"
+MERGE_TAG = STANDARD_TAG_PREFIX + "merge"
+
+# The line breaks that ruamel.yaml counts (str.splitlines() knows more).
+LINE_BREAK = re.compile(r"\r\n|[\n\r\x85\u2028\u2029]")
+
+
+class Position(NamedTuple):
+    """A place in the file, 1-based."""
+
+    line: int
+    column: int
+
+
+class _Rejected:
+    """Stands in for a value that was reported and must not be looked at again."""
+
+    def __repr__(self) -> str:
+        return "REJECTED"
+
+
+REJECTED: Any = _Rejected()
+
+
+@dataclass
+class YamlDocument:
+    """The first document of the text as plain data (dict, list, str, bool,
+    int, float, None, dates, or ``REJECTED``), with positions.
+
+    ``values`` maps a pointer to where its value starts (for an alias, where
+    the alias is used); ``keys`` maps a pointer to where its key starts.
+    ``rejected`` holds the pointers already reported here, whose values later
+    checks should leave alone. When ``usable`` is false the text could not be
+    read as data at all and only ``problems`` is meaningful.
+    """
+
+    path: str
+    data: Any = None
+    values: dict[Pointer, Position] = field(default_factory=dict)
+    keys: dict[Pointer, Position] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    rejected: set[Pointer] = field(default_factory=set)
+    usable: bool = True
+
+    def problem(self, at: Position, pointer: Pointer, reason: str) -> Problem:
+        """Record and return a problem at ``at``."""
+        found = Problem(self.path, at.line, at.column, format_pointer(pointer), reason)
+        self.problems.append(found)
+        return found
+
+
+class _Stop(Exception):
+    """Ends the walk: the data cannot be used (a limit or a recursive alias)."""
+
+
+def position_of(mark: Any) -> Position:
+    """A ruamel mark (0-based) as a 1-based ``Position``."""
+    return Position(mark.line + 1, mark.column + 1)
+
+
+def position_at_index(text: str, index: int) -> Position:
+    """The position of character ``index`` of ``text``."""
+    before = text[:index]
+    breaks = list(LINE_BREAK.finditer(before))
+    start = breaks[-1].end() if breaks else 0
+    return Position(len(breaks) + 1, index - start + 1)
+
+
+def short_tag(tag: str) -> str:
+    """``tag:yaml.org,2002:python/object`` -> ``!!python/object``."""
+    return "!!" + tag[len(STANDARD_TAG_PREFIX) :] if tag.startswith(STANDARD_TAG_PREFIX) else tag
+
+
+class AliasMarkingComposer(Composer):
+    """A composer that also remembers where each alias is used.
+
+    The composed graph only knows where an anchored node was defined; a
+    problem in an aliased value belongs where the alias is. ``alias_marks``
+    maps ``(id(parent node), slot, role)`` to the alias's mark, where slot is
+    the pair index (mappings) or item index (sequences) and role is ``key``
+    or ``value``.
+    """
+
+    def __init__(self, loader: Any = None) -> None:
+        super().__init__(loader)
+        self.alias_marks: dict[tuple[int, int, str], Any] = {}
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if parent is not None and self.parser.check_event(AliasEvent):
+            mark = self.parser.peek_event().start_mark
+            if isinstance(parent, MappingNode):
+                slot, role = len(parent.value), ("key" if index is None else "value")
+            else:
+                slot, role = index, "value"
+            self.alias_marks[(id(parent), slot, role)] = mark
+        return super().compose_node(parent, index)
+
+
+def safe_yaml() -> YAML:
+    """A pure-Python safe loader that records alias uses and stops deep nesting
+    in the composer, well before Python's recursion limit."""
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Composer = AliasMarkingComposer
+    yaml.max_depth = MAX_NESTING_DEPTH + 1  # the walk below reports depth with a pointer
+    return yaml
+
+
+def read_yaml(text: str, path: str) -> YamlDocument:
+    """Read ``text`` (named ``path`` in problems) into a ``YamlDocument``.
+
+    Never raises for bad input: YAML syntax errors, a second document, tags
+    other than the standard ones, duplicate keys, non-string keys, alias
+    bombs, recursive aliases and deep nesting all become problems.
+    """
+    document = YamlDocument(path)
+    yaml = safe_yaml()
+    try:
+        with warnings.catch_warnings():
+            # Re-defining an anchor is valid YAML; ruamel warns about it.
+            warnings.simplefilter("ignore")
+            documents = yaml.compose_all(text)
+            root = next(documents, None)
+            if root is None:
+                document.values[()] = Position(1, 1)
+            else:
+                _Builder(document, yaml.constructor.construct_object, yaml.composer.alias_marks).root(root)
+                extra = next(documents, None)
+                if extra is not None:
+                    document.problem(
+                        position_of(extra.start_mark),
+                        (),
+                        "a second YAML document starts here; the manifest must be a single document",
+                    )
+    except _Stop:
+        document.usable = False
+    except MaxDepthExceededError as error:
+        document.usable = False
+        document.problem(position_of(error.problem_mark), (), f"nested more than {MAX_NESTING_DEPTH} levels deep")
+    except MarkedYAMLError as error:
+        document.usable = False
+        document.problems.append(syntax_problem(error, path))
+    except ReaderError as error:
+        document.usable = False
+        character = error.character if isinstance(error.character, int) else ord(error.character)
+        document.problem(
+            position_at_index(text, error.position),
+            (),
+            f"invalid YAML: character U+{character:04X} is not allowed ({error.reason})",
+        )
+    except RecursionError:
+        document.usable = False
+        document.problem(Position(1, 1), (), f"nested more than {MAX_NESTING_DEPTH} levels deep")
+    return document
+
+
+def syntax_problem(error: MarkedYAMLError, path: str) -> Problem:
+    """A ruamel syntax error as a problem at the parser's line and column."""
+    mark = error.problem_mark or error.context_mark
+    where = position_of(mark) if mark is not None else Position(1, 1)
+    reason = str(error.problem or error.context or "cannot be parsed").strip()
+    if error.problem and error.context:
+        context = str(error.context).strip()
+        if error.context_mark is not None and error.context_mark is not mark:
+            context += f" that starts on line {error.context_mark.line + 1}"
+        reason += f" ({context})"
+    return Problem(path, where.line, where.column, "", f"invalid YAML: {reason}")
+
+
+class _Builder:
+    """Builds plain values from composed nodes, expanding aliases and merge
+    keys, within ``MAX_YAML_VALUES`` values and ``MAX_NESTING_DEPTH`` levels."""
+
+    def __init__(
+        self,
+        document: YamlDocument,
+        construct: Callable[[Node], Any],
+        alias_marks: dict[tuple[int, int, str], Any],
+    ) -> None:
+        self.document = document
+        self.construct = construct
+        self.alias_marks = alias_marks
+        self.count = 0
+        self.open: set[int] = set()  # nodes being built: meeting one again is a cycle
+        self.reported: set[int] = set()  # nodes whose tag was already reported
+
+    def root(self, node: Node) -> None:
+        self.document.data = self.build(node, (), position_of(node.start_mark), 1)
+
+    def at(self, parent: Node, slot: int, role: str, node: Node) -> Position:
+        mark = self.alias_marks.get((id(parent), slot, role))
+        return position_of(mark if mark is not None else node.start_mark)
+
+    def stop(self, at: Position, pointer: Pointer, reason: str) -> _Stop:
+        self.document.problem(at, pointer, reason)
+        return _Stop(reason)
+
+    def count_one(self, at: Position, pointer: Pointer) -> None:
+        self.count += 1
+        if self.count > MAX_YAML_VALUES:
+            raise self.stop(
+                at,
+                pointer,
+                f"the document has more than {MAX_YAML_VALUES} values once aliases are expanded "
+                "(the limit); a manifest needs far fewer",
+            )
+
+    def build(self, node: Node, pointer: Pointer, at: Position, depth: int) -> Any:
+        self.document.values[pointer] = at
+        self.count_one(at, pointer)
+        if depth > MAX_NESTING_DEPTH:
+            raise self.stop(at, pointer, f"nested more than {MAX_NESTING_DEPTH} levels deep")
+        if id(node) in self.open:
+            raise self.stop(at, pointer, "this alias refers to a value that contains it; recursive data is not allowed")
+        expected = {ScalarNode: SCALAR_TAGS, MappingNode: {MAPPING_TAG}, SequenceNode: {SEQUENCE_TAG}}
+        if node.tag not in expected.get(type(node), ()):
+            return self.reject(node, pointer, f"YAML tag '{short_tag(str(node.tag))}' is not allowed (only plain values)")
+        if isinstance(node, ScalarNode):
+            try:
+                return self.construct(node)
+            except Exception:  # noqa: BLE001 - the safe constructors raise several types on malformed scalars
+                return self.reject(node, pointer, f"cannot read {node.value!r} as {short_tag(str(node.tag))}")
+        self.open.add(id(node))
+        try:
+            if isinstance(node, SequenceNode):
+                return [
+                    self.build(item, (*pointer, index), self.at(node, index, "value", item), depth + 1)
+                    for index, item in enumerate(node.value)
+                ]
+            return self.mapping(node, pointer, at, depth)
+        finally:
+            self.open.discard(id(node))
+
+    def reject(self, node: Node, pointer: Pointer, reason: str) -> Any:
+        if id(node) not in self.reported:
+            self.reported.add(id(node))
+            self.document.problem(position_of(node.start_mark), pointer, reason)
+        self.document.rejected.add(pointer)
+        return REJECTED
+
+    def mapping(self, node: MappingNode, pointer: Pointer, at: Position, depth: int) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        merges = [(index, pair) for index, pair in enumerate(node.value) if pair[0].tag == MERGE_TAG]
+        for number, (index, (key_node, value_node)) in enumerate(merges):
+            key_at = self.at(node, index, "key", key_node)
+            if number:
+                self.document.problem(key_at, pointer, "duplicate merge key '<<'")
+                continue
+            result.update(self.merged(value_node, pointer, self.at(node, index, "value", value_node), depth))
+        self.document.values[pointer] = at  # merged sources were built at this pointer too
+        seen: dict[str, Position] = {}
+        for index, (key_node, value_node) in enumerate(node.value):
+            if key_node.tag == MERGE_TAG:
+                continue
+            key_at = self.at(node, index, "key", key_node)
+            key = self.key(key_node, pointer, key_at)
+            if key is None:
+                continue
+            child = (*pointer, key)
+            if key in seen:
+                self.document.problem(key_at, child, f"duplicate key '{key}'; first on line {seen[key].line}")
+                continue
+            seen[key] = key_at
+            self.document.keys[child] = key_at
+            value_at = self.at(node, index, "value", value_node)
+            if _is_implicit_empty(value_node) and (id(node), index, "value") not in self.alias_marks:
+                value_at = key_at  # ruamel marks an empty value where the next token starts
+            result[key] = self.build(value_node, child, value_at, depth + 1)
+        return result
+
+    def merged(self, source: Node, pointer: Pointer, at: Position, depth: int) -> dict[str, Any]:
+        """The keys that ``<<: source`` brings in; with a list of mappings,
+        the first mapping that has a key wins (YAML merge-key semantics)."""
+        sources = source.value if isinstance(source, SequenceNode) else [source]
+        result: dict[str, Any] = {}
+        for index, item in reversed(list(enumerate(sources))):
+            item_at = self.at(source, index, "value", item) if item is not source else at
+            if not isinstance(item, MappingNode):
+                self.document.problem(item_at, pointer, "a merge key '<<' needs a mapping or a list of mappings")
+                continue
+            built = self.build(item, pointer, item_at, depth + 1)
+            if isinstance(built, dict):
+                result.update(built)
+        return result
+
+    def key(self, node: Node, pointer: Pointer, at: Position) -> str | None:
+        self.count_one(at, pointer)
+        if isinstance(node, ScalarNode) and node.tag == STRING_TAG:
+            return str(self.construct(node))
+        if isinstance(node, ScalarNode):
+            reason = f"key {node.value!r} is not a string; put it in quotes"
+        else:
+            reason = f"a key must be a string, not a {'list' if isinstance(node, SequenceNode) else 'mapping'}"
+        self.document.problem(at, pointer, reason)
+        return None
+
+
+def _is_implicit_empty(node: Node) -> bool:
+    """``key:`` with nothing after it (not ``''`` nor ``~``)."""
+    return isinstance(node, ScalarNode) and node.value == "" and not node.style

@@ -1,0 +1,1 @@
+"""Command-line jobs of the project (run with ``python -m scripts.<name>``)."""

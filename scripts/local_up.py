@@ -1,0 +1,70 @@
+"""``make up``: run ``pulumi up`` of users.yaml against the local emulator.
+
+Starts the emulator (its SQLite file in ``.state/``, so users persist between
+runs), selects the ``local`` stack on a file backend in ``.state/backend``
+with a passphrase that protects this demo stack only, points ``alloy:baseUrl``
+at the emulator, runs ``pulumi up --yes`` and prints the userIds. The
+emulator is stopped when the job ends, whatever happens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from emulator.testing import EmulatorProcess
+
+REPO = Path(__file__).resolve().parent.parent
+STATE = REPO / ".state"
+STACK = "local"
+# Protects the secrets of the throwaway local stack only; real stacks use their own.
+LOCAL_PASSPHRASE = "alloy-users-local-demo"
+LOCAL_API_KEY = "dev-key"
+
+
+def pulumi_env() -> dict[str, str]:
+    """The CLI's environment: the local backend and a private PULUMI_HOME."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}
+    env.update(
+        PULUMI_BACKEND_URL=f"file://{STATE / 'backend'}",
+        PULUMI_HOME=str(STATE / "pulumi-home"),
+        PULUMI_CONFIG_PASSPHRASE=LOCAL_PASSPHRASE,
+        PULUMI_SKIP_UPDATE_CHECK="true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
+    )
+    env.pop("ALLOY_API_KEY", None)
+    return env
+
+
+def pulumi(*args: str, capture: bool = False) -> str:
+    """Run ``pulumi ARGS`` in the project; exit with its status if it fails."""
+    result = subprocess.run(
+        ["pulumi", "--non-interactive", *args], cwd=REPO, env=pulumi_env(),
+        text=True, stdout=subprocess.PIPE if capture else None,
+    )
+    if result.returncode != 0:
+        sys.exit(result.returncode)
+    return result.stdout or ""
+
+
+def main() -> None:
+    (STATE / "backend").mkdir(parents=True, exist_ok=True)
+    emulator = EmulatorProcess(db=STATE / "emulator.db", api_key=LOCAL_API_KEY).start()
+    try:
+        print(f"make up: Alloy emulator at {emulator.url} (data in .state/emulator.db)", flush=True)
+        pulumi("stack", "select", "--create", STACK)
+        pulumi("config", "set", "alloy:baseUrl", emulator.url)
+        pulumi("config", "set", "--secret", "alloy:apiKey", LOCAL_API_KEY)
+        pulumi("up", "--yes")
+        user_ids = json.loads(pulumi("stack", "output", "userIds", "--json", capture=True))
+    finally:
+        emulator.stop()
+    print("userIds:")
+    print(json.dumps(user_ids, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

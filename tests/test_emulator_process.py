@@ -1,0 +1,111 @@
+"""The emulator as a process: ready line, ready file, keys from flags and environment, clean stops."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import requests
+
+from emulator.defaults import API_KEYS_ENV
+from emulator.ids import new_user_id
+from emulator.testing import EmulatorProcess, EmulatorStartError, EmulatorThread
+
+TIMEOUT_S = 5
+
+
+def status_with_key(process: EmulatorProcess | EmulatorThread, key: str) -> int:
+    return requests.get(process.users_url(), headers=process.headers(api_key=key), timeout=TIMEOUT_S).status_code
+
+
+@pytest.mark.parametrize(
+    "sig", [pytest.param(signal.SIGTERM, id="SIGTERM"), pytest.param(signal.SIGINT, id="SIGINT")]
+)
+def test_a_signal_stops_the_process_cleanly_with_exit_code_0(
+    emulator_factory: Callable[..., EmulatorProcess], sig: int
+) -> None:
+    process = emulator_factory()
+    requests.post(process.users_url(), json={"username": "a"}, headers=process.headers(), timeout=TIMEOUT_S)
+    assert process.stop(sig=sig) == 0
+    assert "Traceback" not in process.stderr_text()
+
+
+def test_stop_does_not_wait_for_a_slow_response_forever(emulator_factory: Callable[..., EmulatorProcess]) -> None:
+    process = emulator_factory(args=["--slow-after-commit-rate", "1", "--slow-s", "60"])
+    with pytest.raises(requests.Timeout):
+        requests.post(process.users_url(), json={"username": "a"}, headers=process.headers(), timeout=0.3)
+    assert process.stop(timeout_s=8) == 0
+
+
+def test_ready_line_and_ready_file_give_the_url(
+    emulator_factory: Callable[..., EmulatorProcess], tmp_path: Path
+) -> None:
+    ready_file = tmp_path / "run" / "emulator.url"
+    process = emulator_factory(args=["--ready-file", str(ready_file)])
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+", process.url)
+    assert ready_file.read_text(encoding="utf-8") == process.url + "\n"
+    assert process.stop() == 0
+    assert not ready_file.exists()
+
+
+def test_ready_line_is_exactly_one_flushed_stdout_line(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "emulator", "--port", "0", "--db", ":memory:"]
+    root = Path(__file__).resolve().parents[1]
+    with subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as child:
+        assert child.stdout is not None
+        line = child.stdout.readline()
+        child.send_signal(signal.SIGTERM)
+        rest = child.stdout.read()
+        assert child.wait(timeout=10) == 0
+    assert re.fullmatch(r"emulator listening on http://127\.0\.0\.1:\d+\n", line)
+    assert rest == ""
+
+
+def test_a_chosen_port_is_used(emulator_factory: Callable[..., EmulatorProcess]) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = emulator_factory(port=port)
+    assert process.url == f"http://127.0.0.1:{port}"
+
+
+def test_a_taken_port_fails_fast_with_a_message(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        process = EmulatorProcess(port=taken.getsockname()[1], startup_timeout_s=10)
+        with pytest.raises(EmulatorStartError, match="cannot listen"):
+            process.start()
+    assert process.returncode == 1
+
+
+def test_keys_come_from_flags_and_environment(emulator_factory: Callable[..., EmulatorProcess]) -> None:
+    process = emulator_factory(
+        api_key="env-one", env={API_KEYS_ENV: "env-one, env-two"}, args=["--api-key", "flag-three"]
+    )
+    for key in ("env-one", "env-two", "flag-three"):
+        assert status_with_key(process, key) == 200, key
+    assert status_with_key(process, "dev-key") == 401
+
+
+def test_without_any_key_the_default_dev_key_works(emulator_factory: Callable[..., EmulatorProcess]) -> None:
+    process = emulator_factory(api_key="dev-key", env={API_KEYS_ENV: ""})
+    assert status_with_key(process, "dev-key") == 200
+
+
+def test_in_process_emulator_serves_the_same_api() -> None:
+    with EmulatorThread(api_key="thread-key") as emulator:
+        user_id = new_user_id()
+        emulator.admin.seed_user("jane", user_id=user_id)
+        response = requests.get(emulator.users_url("jane"), headers=emulator.headers(), timeout=TIMEOUT_S)
+        assert response.json() == {"userId": user_id, "username": "jane", "fullName": None}
+        emulator.admin.set_faults(fail_next=["drop"])
+        with pytest.raises(requests.ConnectionError):
+            requests.delete(emulator.users_url("jane"), headers=emulator.headers(), timeout=TIMEOUT_S)
+        assert emulator.users() == []
