@@ -19,7 +19,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from emulator.defaults import API_KEYS_ENV, DEFAULT_API_KEY, DEFAULT_DB_PATH, DEFAULT_HOST, DEFAULT_PORT, MAX_BODY_BYTES
+from emulator.defaults import (
+    API_KEYS_ENV,
+    DEFAULT_API_KEY,
+    DEFAULT_DB_PATH,
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    GRACEFUL_SHUTDOWN_S,
+    MAX_BODY_BYTES,
+)
 from emulator.faults import FaultConfig, FaultConfigError
 from emulator.server import EmulatorServer, print_ready_line
 from emulator.settings import Settings, resolve_api_keys
@@ -59,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ready-file", help="write the URL to this file once ready (removed on exit)")
     parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     parser.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES, help="413 above this (default: %(default)s)")
+    parser.add_argument(
+        "--graceful-shutdown-s",
+        type=float,
+        default=GRACEFUL_SHUTDOWN_S,
+        help="on SIGTERM/SIGINT, in-flight requests get this long before they are cancelled (default: %(default)s)",
+    )
 
     faults = parser.add_argument_group("faults (the same keys as PUT /_emulator/faults; see emulator/faults.py)")
     faults.add_argument("--faults", metavar="JSON|@FILE", help="a whole fault configuration; the flags below override it")
@@ -108,6 +122,7 @@ def parse_settings(argv: Sequence[str] | None = None, environ: Mapping[str, str]
         ready_file=args.ready_file,
         max_body_bytes=args.max_body_bytes,
         log_level=args.log_level,
+        graceful_shutdown_s=args.graceful_shutdown_s,
     )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import uvicorn
 
 from emulator.app import EmulatorApp
-from emulator.defaults import GRACEFUL_SHUTDOWN_S, READY_LINE_FORMAT
+from emulator.defaults import READY_LINE_FORMAT
 from emulator.faults import FaultInjector
 from emulator.settings import Settings
 from emulator.state import EmulatorState
@@ -52,7 +52,7 @@ class EmulatorServer:
     The socket is bound in the constructor, so ``url`` is known (also with
     port 0) before ``run``. ``run`` blocks until ``request_stop`` or, in the
     main thread, SIGTERM/SIGINT; it then finishes in-flight requests (at most
-    GRACEFUL_SHUTDOWN_S), closes the database and removes the ready file.
+    ``settings.graceful_shutdown_s``), closes the database and removes the ready file.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -85,7 +85,7 @@ class EmulatorServer:
             access_log=False,
             proxy_headers=False,
             server_header=False,
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+            timeout_graceful_shutdown=settings.graceful_shutdown_s,
         )
         self._server = _AnnouncingServer(config, on_ready=self._announce)
         self._on_ready: Callable[[str], None] | None = None

@@ -11,6 +11,7 @@ from emulator.defaults import (
     DEFAULT_DB_PATH,
     DEFAULT_HOST,
     DEFAULT_PORT,
+    GRACEFUL_SHUTDOWN_S,
     MAX_BODY_BYTES,
 )
 from emulator.faults import FaultConfig
@@ -28,6 +29,7 @@ class Settings:
     ready_file: str | None = None
     max_body_bytes: int = MAX_BODY_BYTES
     log_level: str = "warning"
+    graceful_shutdown_s: float = GRACEFUL_SHUTDOWN_S  # then in-flight requests are cancelled
 
 
 def resolve_api_keys(cli_keys: Iterable[str], environ: Mapping[str, str]) -> tuple[str, ...]:

@@ -111,7 +111,7 @@ def _restyle(value: Any) -> None:
     if isinstance(value, CommentedMap):
         value.fa.set_block_style()
         for key, item in list(value.non_merged_items()):
-            value[key] = _plain(item)
+            _set_plain(value, key, item)
             _restyle(value[key])
         for source in value.merge:
             _restyle(source)
@@ -120,14 +120,16 @@ def _restyle(value: Any) -> None:
     elif isinstance(value, CommentedSeq):
         value.fa.set_block_style()
         for index, item in enumerate(value):
-            value[index] = _plain(item)
+            _set_plain(value, index, item)
             _restyle(value[index])
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, ScalarString) and value.yaml_anchor() is None:
-        return str(value)
-    return value
+def _set_plain(container: Any, key: Any, item: Any) -> None:
+    """A block or quoted-style string as a plain one (dumped in the plainest
+    style YAML allows). Anchored strings stay: their aliases point at them."""
+    if isinstance(item, ScalarString) and item.yaml_anchor() is None:
+        container[key] = None  # ruamel keeps a string's style when a string replaces it
+        container[key] = str(item)
 
 
 def _dump(data: Any) -> str:
@@ -174,8 +176,8 @@ class _Comments:
             if here < first_value:
                 comments.header.append(comment)
                 last_header_line = line
-            elif following > line_start:  # a value starts before it on its line
-                comments.after.append((points[following - 1][2], comment))
+            elif following > line_start:  # it ends a line: it goes with the line's first value
+                comments.after.append((points[line_start][2], comment))
             else:
                 if following < len(points):
                     comments.before.append((points[following][2], comment))
@@ -263,8 +265,8 @@ def _line_index(text: str) -> dict[Target, int]:
 
 
 def _layout(text: str) -> tuple[list[tuple[int, int, Target]], list[tuple[int, int, int, int]]]:
-    """The starts of every key and value in ``text``, in file order, as
-    ``(line, column, (pointer, role))``, and the spans of its scalars as
+    """The starts of every key and value (lists aside) in ``text``, in file
+    order, as ``(line, column, (pointer, role))``, and the spans of its scalars as
     ``(line, column, end line, end column)``, all 0-based."""
     yaml = safe_yaml()
     documents = yaml.compose_all(text)
@@ -279,7 +281,10 @@ def _layout(text: str) -> tuple[list[tuple[int, int, Target]], list[tuple[int, i
         return (node.start_mark, False) if mark is None else (mark, True)
 
     def visit(node: Node, pointer: Pointer, mark: Any, alias: bool) -> None:
-        points.append((mark.line, mark.column, (pointer, "value")))
+        # A block list starts where its first item does, one dash earlier: a
+        # comment there belongs to the item (which may move), not to the list.
+        if not isinstance(node, SequenceNode):
+            points.append((mark.line, mark.column, (pointer, "value")))
         if alias or id(node) in seen:
             return
         seen.add(id(node))

@@ -118,6 +118,10 @@ class PulumiProject:
         """Every file of the state backend (checkpoints, backups, history)."""
         return [path for path in self.state.rglob("*") if path.is_file()]
 
+    def resource_names(self) -> list[str]:
+        """The logical names (usernames) of the AlloyUser resources in state."""
+        return [resource["urn"].split("::")[-1] for resource in self.resources()]
+
     def resources(self, type_suffix: str = "alloy:User") -> list[dict[str, Any]]:
         """The AlloyUser resources of the exported state."""
         deployment = self.export_state()["deployment"]
