@@ -40,7 +40,7 @@ from providers.errors import (
     AlloyUnreachableError,
 )
 from providers.settings import RunSettings, read_settings
-from providers import plain_errors
+from providers import provider_host
 
 MANAGED_FIELDS = ("username", "fullName")
 # Failures after which a create may or may not have happened in Alloy.
@@ -63,7 +63,8 @@ class AlloyUserProvider(ResourceProvider):
         """Read ``alloy:*`` settings from the stack config (the key may also
         come from ``ALLOY_API_KEY``). The client is created on first use, so
         a missing key fails the first call that needs it, not preview."""
-        plain_errors.install()
+        provider_host.install_plain_errors()
+        provider_host.exit_with_engine()
         self._settings: RunSettings = read_settings(req.config.get)
         self._client: Optional[AlloyClient] = None
         self._client_lock = threading.Lock()

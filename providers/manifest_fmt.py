@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import Comment, CommentedBase, CommentedMap, CommentedSeq
+from ruamel.yaml.comments import Comment, CommentedBase, CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.scalarstring import ScalarString
 
 from providers.manifest import DEFAULT_MANIFEST_PATH, Manifest, parse_manifest
 from providers.manifest_problems import Pointer
-from providers.manifest_yaml import LINE_BREAK, safe_yaml
+from providers.manifest_yaml import LINE_BREAK, STRING_TAG, safe_yaml
 
 TOP_LEVEL_ORDER = ("version", "allowEmpty", "users")
 USER_KEY_ORDER = ("username", "fullName", "previousUsernames", "protect", "retainOnDelete")
@@ -60,10 +60,10 @@ def format_manifest(text: str, path: str = DEFAULT_MANIFEST_PATH) -> str:
     text = text.removeprefix("\ufeff")
     comments = _Comments.of(text)
     data = _round_trip_yaml().load(text)
-    order = _canonicalise(data)
+    order = _canonicalise(data, before)
     body = _dump(data)
     result, added = comments.placed(body, order)
-    _verify(before, text, result, path, added)
+    _verify(before, comments.texts() + ([MODELINE] if added else []), result, path)
     return result
 
 
@@ -77,23 +77,21 @@ def _round_trip_yaml() -> YAML:
     return yaml
 
 
-def _canonicalise(data: CommentedMap) -> list[int]:
+def _canonicalise(data: CommentedMap, manifest: Manifest) -> list[int]:
     """Order keys and users in place, drop comments and flow style. Returns the
-    users' old indexes in their new order."""
+    users' old indexes in their new order. ``manifest`` is ``data`` validated:
+    its usernames are plain strings whatever the YAML said (``!!str 123``)."""
     _restyle(data)
     _order_keys(data, TOP_LEVEL_ORDER)
     users = data["users"]
-    order = sorted(range(len(users)), key=lambda index: _user_sort_key(users[index]["username"]))
+    names = [user.username for user in manifest.users]
+    order = sorted(range(len(users)), key=lambda index: (names[index].casefold(), names[index]))
     entries = [users[index] for index in order]
     del users[:]
     users.extend(entries)
     for entry in entries:
         _order_keys(entry, USER_KEY_ORDER)
     return order
-
-
-def _user_sort_key(username: str) -> tuple[str, str]:
-    return (username.casefold(), username)
 
 
 def _order_keys(mapping: CommentedMap, order: tuple[str, ...]) -> None:
@@ -125,11 +123,17 @@ def _restyle(value: Any) -> None:
 
 
 def _set_plain(container: Any, key: Any, item: Any) -> None:
-    """A block or quoted-style string as a plain one (dumped in the plainest
-    style YAML allows). Anchored strings stay: their aliases point at them."""
+    """A block-style (``|``, ``>``) or ``!!str``-tagged string as a plain one,
+    dumped in the plainest style YAML allows. Anchored strings stay as they
+    are: their aliases point at them."""
     if isinstance(item, ScalarString) and item.yaml_anchor() is None:
-        container[key] = None  # ruamel keeps a string's style when a string replaces it
-        container[key] = str(item)
+        plain = str(item)
+    elif isinstance(item, TaggedScalar) and str(item.tag) == STRING_TAG and item.yaml_anchor() is None:
+        plain = str(item.value)
+    else:
+        return
+    container[key] = None  # ruamel keeps a string's style when a string replaces it
+    container[key] = plain
 
 
 def _dump(data: Any) -> str:
@@ -281,9 +285,11 @@ def _layout(text: str) -> tuple[list[tuple[int, int, Target]], list[tuple[int, i
         return (node.start_mark, False) if mark is None else (mark, True)
 
     def visit(node: Node, pointer: Pointer, mark: Any, alias: bool) -> None:
-        # A block list starts where its first item does, one dash earlier: a
-        # comment there belongs to the item (which may move), not to the list.
-        if not isinstance(node, SequenceNode):
+        # A collection starts where its first item does (a list one dash
+        # earlier): a comment there belongs to the item, which may move. The
+        # root and lists are left out; user entries stay, as a comment on an
+        # entry's first line is about the entry.
+        if pointer and not isinstance(node, SequenceNode):
             points.append((mark.line, mark.column, (pointer, "value")))
         if alias or id(node) in seen:
             return
@@ -349,10 +355,11 @@ def _meaning(manifest: Manifest) -> tuple[Any, ...]:
     return (manifest.version, manifest.allow_empty, users)
 
 
-def _verify(before: Manifest, text: str, result: str, path: str, added_modeline: bool) -> None:
+def _verify(before: Manifest, comments: list[str], result: str, path: str) -> None:
+    """Raise ``FormatError`` unless ``result`` means what ``before`` does and
+    holds exactly ``comments``."""
     after = parse_manifest(result, path)
     if _meaning(after) != _meaning(before):
         raise FormatError(f"{path}: formatting would change the users it describes; the file was left as it is")
-    expected = Counter(_Comments.of(text).texts() + ([MODELINE] if added_modeline else []))
-    if Counter(_Comments.of(result).texts()) != expected:
+    if Counter(_Comments.of(result).texts()) != Counter(comments):
         raise FormatError(f"{path}: formatting would lose or alter a comment; the file was left as it is")

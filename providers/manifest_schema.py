@@ -99,7 +99,7 @@ def _unknown_key(key: str, known: list[str]) -> str:
         guess = by_plain[close[0]] if close else None
     if guess is not None:
         return f"unknown key {key!r} (did you mean {guess!r}?)"
-    return f"unknown key {key!r}; the keys here are {', '.join(known)}"
+    return f"unknown key {key!r}; allowed keys: {', '.join(known)}"
 
 
 def _value_problem(

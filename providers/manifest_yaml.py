@@ -28,10 +28,11 @@ from ruamel.yaml.reader import ReaderError
 from providers.manifest_problems import Pointer, Problem, format_pointer
 
 # Limits that keep a hostile or broken file cheap to reject. A valid manifest
-# is four levels deep; 1 MiB of YAML without aliases has well under 600,000
-# values, so the value limit only ever trips on alias expansion.
+# is four levels deep. Values reached again through an alias are counted: a
+# manifest that shares a few flags or a merged mapping per user needs a few per
+# user, an alias bomb ("billion laughs") needs billions.
 MAX_NESTING_DEPTH = 32
-MAX_YAML_VALUES = 600_000
+MAX_ALIASED_VALUES = 100_000
 
 STANDARD_TAG_PREFIX = "tag:yaml.org,2002:"
 SCALAR_TAGS = frozenset(STANDARD_TAG_PREFIX + name for name in ("str", "int", "float", "bool", "null", "timestamp"))
@@ -39,6 +40,13 @@ STRING_TAG = STANDARD_TAG_PREFIX + "str"
 MAPPING_TAG = STANDARD_TAG_PREFIX + "map"
 SEQUENCE_TAG = STANDARD_TAG_PREFIX + "seq"
 MERGE_TAG = STANDARD_TAG_PREFIX + "merge"
+
+# Likely causes of ruamel's most common complaints, added to its message.
+SYNTAX_HINTS = {
+    "expected <block end>": "check the indentation",
+    "mapping values are not allowed here": "check the indentation, or quote a value that contains ': '",
+    "cannot start any token": "indent with spaces, not tabs",
+}
 
 # The line breaks that ruamel.yaml counts (str.splitlines() knows more).
 LINE_BREAK = re.compile(r"\r\n|[\n\r\x85\u2028\u2029]")
@@ -184,7 +192,7 @@ def read_yaml(text: str, path: str) -> YamlDocument:
         document.problem(
             position_at_index(text, error.position),
             (),
-            f"invalid YAML: character U+{character:04X} is not allowed ({error.reason})",
+            f"invalid YAML: character U+{character:04X} is not allowed in YAML text",
         )
     except RecursionError:
         document.usable = False
@@ -202,12 +210,15 @@ def syntax_problem(error: MarkedYAMLError, path: str) -> Problem:
         if error.context_mark is not None and error.context_mark is not mark:
             context += f" that starts on line {error.context_mark.line + 1}"
         reason += f" ({context})"
+    hints = [hint for phrase, hint in SYNTAX_HINTS.items() if phrase in reason]
+    if hints:
+        reason += f"; {hints[0]}"
     return Problem(path, where.line, where.column, "", f"invalid YAML: {reason}")
 
 
 class _Builder:
     """Builds plain values from composed nodes, expanding aliases and merge
-    keys, within ``MAX_YAML_VALUES`` values and ``MAX_NESTING_DEPTH`` levels."""
+    keys, within ``MAX_ALIASED_VALUES`` and ``MAX_NESTING_DEPTH``."""
 
     def __init__(
         self,
@@ -218,7 +229,8 @@ class _Builder:
         self.document = document
         self.construct = construct
         self.alias_marks = alias_marks
-        self.count = 0
+        self.aliased = 0  # values built again because an alias refers to them
+        self.built: set[int] = set()
         self.open: set[int] = set()  # nodes being built: meeting one again is a cycle
         self.reported: set[int] = set()  # nodes whose tag was already reported
 
@@ -233,19 +245,21 @@ class _Builder:
         self.document.problem(at, pointer, reason)
         return _Stop(reason)
 
-    def count_one(self, at: Position, pointer: Pointer) -> None:
-        self.count += 1
-        if self.count > MAX_YAML_VALUES:
+    def count(self, node: Node, at: Position, pointer: Pointer) -> None:
+        if id(node) not in self.built:
+            self.built.add(id(node))
+            return
+        self.aliased += 1
+        if self.aliased > MAX_ALIASED_VALUES:
             raise self.stop(
                 at,
                 pointer,
-                f"the document has more than {MAX_YAML_VALUES} values once aliases are expanded "
-                "(the limit); a manifest needs far fewer",
+                f"aliases expand to more than {MAX_ALIASED_VALUES} values (the limit); a manifest needs far fewer",
             )
 
     def build(self, node: Node, pointer: Pointer, at: Position, depth: int) -> Any:
         self.document.values[pointer] = at
-        self.count_one(at, pointer)
+        self.count(node, at, pointer)
         if depth > MAX_NESTING_DEPTH:
             raise self.stop(at, pointer, f"nested more than {MAX_NESTING_DEPTH} levels deep")
         if id(node) in self.open:
@@ -322,7 +336,7 @@ class _Builder:
         return result
 
     def key(self, node: Node, pointer: Pointer, at: Position) -> str | None:
-        self.count_one(at, pointer)
+        self.count(node, at, pointer)
         if isinstance(node, ScalarNode) and node.tag == STRING_TAG:
             return str(self.construct(node))
         if isinstance(node, ScalarNode):

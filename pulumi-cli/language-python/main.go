@@ -39,7 +39,8 @@ var version = "3.274.1"
 // the user an actionable message: the engine must not add its own.
 const bailExitCode = 32
 
-const engineHealthInterval = 5 * time.Minute
+// How often the host checks that the engine is still there (it exits when not).
+const engineHealthInterval = 2 * time.Second
 
 func main() {
 	engineAddress := ""
