@@ -14,16 +14,18 @@ a whole; keys left out take their defaults)::
       "retry_after_s": 1,             # the Retry-After value (integer seconds)
       "error_rate": 0.0,              # share answered 5xx, status drawn evenly from error_statuses
       "error_statuses": [500, 502, 503],
-      "error_rates": {"503": 0.0},    # per-status shares, on top of error_rate
-      "drop_after_commit_rate": 0.0,  # share whose write is committed, then the connection is closed unanswered
-      "slow_after_commit_rate": 0.0,  # share whose write is committed, then answered after slow_s
+      "error_rates": {},              # per-status shares on top of error_rate, e.g. {"503": 0.2}
+      "drop_after_commit_rate": 0.0,  # share handled (writes committed), then the connection closed unanswered
+      "slow_after_commit_rate": 0.0,  # share handled (writes committed), then answered after slow_s
       "slow_s": 15.0,
       "fail_next": []                 # scripted faults, consumed before any random draw (below)
     }
 
 The shares are disjoint slices of one draw, so their sum must be at most 1.
-429/5xx faults answer *before* the handler runs (nothing is written); the two
+429/5xx faults answer *before* the handler runs (nothing is written), and
+before the key is checked, as a gateway in front of Alloy would; the two
 ``*_after_commit`` faults act *after* the handler has committed.
+Only the public ``/users`` routes are ever faulted, never ``/_emulator/``.
 
 ``fail_next`` entries: a status (``503`` or ``"503"``, any 400-599), a fault
 name (``"drop_after_commit"``/``"drop"``, ``"slow_after_commit"``/``"slow"``),

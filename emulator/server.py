@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import sys
@@ -19,7 +18,6 @@ from emulator.settings import Settings
 from emulator.state import EmulatorState
 from emulator.store import UserStore
 
-logger = logging.getLogger(__name__)
 
 
 def format_url(host: str, port: int) -> str:

@@ -125,13 +125,13 @@ def test_a_later_request_works_after_a_dropped_connection(emulator: EmulatorProc
 
 
 def test_slow_after_commit_times_the_client_out_but_keeps_the_write(emulator: EmulatorProcess) -> None:
-    emulator.admin.set_faults(slow_after_commit_rate=1.0, slow_s=5)
+    emulator.admin.set_faults(slow_after_commit_rate=1.0, slow_s=30)
     started = time.monotonic()
     with pytest.raises(requests.Timeout):
         post(emulator, "jane", timeout=0.5)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 10
     assert [user["username"] for user in emulator.users()] == ["jane"]
-    deadline = time.monotonic() + 3
+    deadline = time.monotonic() + 10
     while not emulator.requests() and time.monotonic() < deadline:  # logged once the server sees the hang-up
         time.sleep(0.05)
     entry = emulator.requests()[-1]
@@ -214,12 +214,12 @@ def test_faults_precede_auth_like_a_gateway(emulator: EmulatorProcess) -> None:
 
 
 def test_admin_api_is_never_faulted(emulator: EmulatorProcess) -> None:
-    emulator.admin.set_faults(error_rate=1.0, latency_ms=2000)
+    emulator.admin.set_faults(error_rate=1.0, latency_ms=30_000)
     started = time.monotonic()
     user_id = emulator.admin.seed_user("jane")
     assert [user["userId"] for user in emulator.users()] == [user_id]
     assert emulator.admin.counters()["POST /users"] == 0
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 10
 
 
 def test_reset_clears_faults(emulator: EmulatorProcess) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -89,8 +89,10 @@ def test_concurrent_creates_of_different_usernames_all_succeed(emulator: Emulato
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> UserStore:
-    return UserStore(tmp_path / "store.db")
+def store(tmp_path: Path) -> Iterator[UserStore]:
+    opened = UserStore(tmp_path / "store.db")
+    yield opened
+    opened.close()
 
 
 def test_store_keeps_creation_order_and_exact_usernames(store: UserStore) -> None:

@@ -53,7 +53,7 @@ def test_stop_cancels_a_slow_response_still_waited_for(emulator_factory: Callabl
             time.sleep(0.02)
         started = time.monotonic()
         assert process.stop(timeout_s=15) == 0
-        assert time.monotonic() - started < grace_s + 3
+        assert time.monotonic() - started < 10  # far below slow_s
 
 
 def test_ready_line_and_ready_file_give_the_url(
