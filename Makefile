@@ -18,5 +18,8 @@ up: setup ## Start the local emulator and run `pulumi up` of users.yaml on the l
 test: setup ## Run the whole test suite (unit, emulator, end-to-end with the real CLI)
 	@$(PY) -m pytest
 
+test-long: setup ## Run the longer suite (kill -9 at many moments, faults at 200 users); CI runs it too
+	@$(PY) -m pytest -m long
+
 clean: ## Remove the local stack, its state and the emulator's database
 	rm -rf .state Pulumi.local.yaml

@@ -45,8 +45,6 @@ from providers import provider_host
 MANAGED_FIELDS = ("username", "fullName")
 # Failures after which a create may or may not have happened in Alloy.
 CREATE_OUTCOME_UNKNOWN = (AlloyUnreachableError, AlloyServerError, AlloyProtocolError)
-# How many times create re-posts after confirming that a lost create did not land.
-MAX_CREATE_ATTEMPTS = 3
 
 
 class AlloyUserProvider(ResourceProvider):
@@ -110,7 +108,8 @@ class AlloyUserProvider(ResourceProvider):
         username: str = props["username"]
         full_name: Optional[str] = props.get("fullName")
         client = self._api()
-        for _attempt in range(MAX_CREATE_ATTEMPTS):
+        # Re-post only after confirming that the previous attempt did not land.
+        for _attempt in range(self._settings.client.max_retries + 1):
             try:
                 user_id = client.create_user(username, full_name)
                 return CreateResult(user_id, _outputs(user_id, username, full_name, adopted=False))
