@@ -35,13 +35,14 @@ def test_first_up_creates_exactly_the_manifest_users(project, emulator):
     assert emulator.write_count() == 5
 
 
-def test_second_up_changes_nothing_and_writes_nothing(project, emulator):
+def test_second_up_changes_nothing_and_calls_nothing(project, emulator):
     stack = project(FIVE_USERS)
     stack.up()
     emulator.reset_log()
+    preview = stack.preview()
     result = stack.up()
-    assert emulator.write_count() == 0
-    assert "6 unchanged" in result.stdout  # 5 users and the stack
+    assert emulator.request_count() == 0  # no write, and no read either
+    assert "6 unchanged" in preview.stdout and "6 unchanged" in result.stdout  # 5 users and the stack
 
 
 def test_user_ids_output_equals_the_emulator_ids(project, emulator):
