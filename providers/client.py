@@ -174,14 +174,22 @@ class AlloyClient:
         if full_name is not None:
             body["fullName"] = full_name
         data = self._call("POST", "/users", body)
-        user_id = data.get("userId") if isinstance(data, dict) else None
-        if not isinstance(user_id, str) or not user_id:
-            raise AlloyProtocolError("POST", "/users", 200, "the response has no userId")
-        return user_id
+        if not isinstance(data, dict):
+            raise AlloyProtocolError("POST", "/users", 200, "the response is not a JSON object")
+        return _user_id(data.get("userId"), "POST", "/users")
 
     def get_user(self, user_id: str) -> AlloyUserRecord | None:
-        """``GET /users/{userId}``; ``None`` when the user does not exist (404)."""
+        """``GET /users/{userId}``; ``None`` when the user does not exist (404).
+
+        Raises ``AlloyProtocolError`` when the answer is another user's record.
+        """
         path = f"/users/{quote(user_id, safe='')}"
+        record = self._get_record(path)
+        if record is not None and record.user_id != user_id:
+            raise AlloyProtocolError("GET", path, 200, f"the response names another user ({record.user_id})")
+        return record
+
+    def _get_record(self, path: str) -> AlloyUserRecord | None:
         try:
             data = self._call("GET", path)
         except AlloyNotFoundError:
@@ -203,7 +211,7 @@ class AlloyClient:
         and falls back to scanning ``GET /users`` when that finds nothing, so
         that a server without lookup by username cannot make us create twice.
         """
-        record = self.get_user(username)
+        record = self._get_record(f"/users/{quote(username, safe='')}")
         if record is not None and record.username == username:
             return record
         return next((user for user in self.list_users() if user.username == username), None)
@@ -234,10 +242,22 @@ class AlloyClient:
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         try:
+            # stream=True: the body is read below, so that one cut off mid-way
+            # is told apart from no response at all.
             response = self._session.request(
-                method, self.base_url + path, json=body, timeout=self._timeout
+                method, self.base_url + path, json=body, timeout=self._timeout, stream=True
             )
         except requests.RequestException as exc:
+            raise AlloyUnreachableError(method, path, self.base_url, self._describe(exc)) from None
+        try:
+            response.content  # noqa: B018 - reads and keeps the whole body
+        except requests.exceptions.ChunkedEncodingError:
+            response.close()
+            raise AlloyProtocolError(
+                method, path, response.status_code, "the body was cut off before its end"
+            ) from None
+        except requests.RequestException as exc:
+            response.close()
             raise AlloyUnreachableError(method, path, self.base_url, self._describe(exc)) from None
         if response.status_code >= 400:
             raise error_for_status(method, path, response.status_code, self._detail(response))
@@ -279,9 +299,7 @@ class AlloyClient:
 def _record(data: Any, method: str, path: str, fallback_id: str | None = None) -> AlloyUserRecord:
     if not isinstance(data, dict):
         raise AlloyProtocolError(method, path, 200, "expected a JSON object")
-    user_id = data.get("userId", fallback_id)
-    if not isinstance(user_id, str) or not user_id:
-        raise AlloyProtocolError(method, path, 200, "the user has no userId")
+    user_id = _user_id(data.get("userId", fallback_id), method, path)
     username = data.get("username")
     full_name = data.get("fullName")
     if username is not None and not isinstance(username, str):
@@ -289,3 +307,17 @@ def _record(data: Any, method: str, path: str, fallback_id: str | None = None) -
     if full_name is not None and not isinstance(full_name, str):
         raise AlloyProtocolError(method, path, 200, "fullName is not a string")
     return AlloyUserRecord(user_id=user_id, username=username, full_name=full_name)
+
+
+def _user_id(value: Any, method: str, path: str) -> str:
+    """``value`` if it is a non-empty string; the problem is named without echoing it."""
+    if isinstance(value, str) and value:
+        return value
+    if value is None:
+        problem = "the response has no userId"
+    elif isinstance(value, str):
+        problem = "userId is an empty string"
+    else:
+        kinds = {bool: "a boolean", int: "a number", float: "a number", list: "a list", dict: "an object"}
+        problem = f"userId is {kinds.get(type(value), type(value).__name__)}, not a string"
+    raise AlloyProtocolError(method, path, 200, problem)

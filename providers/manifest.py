@@ -75,7 +75,9 @@ def load_manifest(path: str | os.PathLike[str], *, max_bytes: int = MAX_MANIFEST
     return parse_manifest(read_manifest_text(path, max_bytes=max_bytes), os.fspath(path), max_bytes=max_bytes)
 
 
-def parse_manifest(text: str, path: str = DEFAULT_MANIFEST_PATH, *, max_bytes: int = MAX_MANIFEST_BYTES) -> Manifest:
+def parse_manifest(
+    text: str, path: str = DEFAULT_MANIFEST_PATH, *, max_bytes: int = MAX_MANIFEST_BYTES
+) -> Manifest:
     """Validate manifest ``text``; ``path`` only names the file in problems.
 
     Same contract as ``load_manifest``: a ``Manifest``, or a ``ManifestError``
@@ -108,10 +110,9 @@ def read_manifest_text(path: str | os.PathLike[str], *, max_bytes: int = MAX_MAN
         with open(path, "rb") as handle:
             raw = handle.read(max_bytes + 1)
             if len(raw) > max_bytes:
-                size = os.fstat(handle.fileno()).st_size
-                raise ManifestError(
-                    [_too_large(shown, f"{size} bytes" if size > max_bytes else f"over {max_bytes} bytes", max_bytes)]
-                )
+                size = os.fstat(handle.fileno()).st_size  # 0 for a pipe
+                shown_size = f"{size} bytes" if size > max_bytes else f"over {max_bytes} bytes"
+                raise ManifestError([_too_large(shown, shown_size, max_bytes)])
     except FileNotFoundError:
         raise fail("file not found") from None
     except IsADirectoryError:
@@ -130,7 +131,8 @@ def read_manifest_text(path: str | os.PathLike[str], *, max_bytes: int = MAX_MAN
 
 def _too_large(path: str, size: str, max_bytes: int) -> Problem:
     mebibytes = f" ({max_bytes // 1_048_576} MiB)" if max_bytes % 1_048_576 == 0 else ""
-    return Problem(path, 1, 1, "", f"the file is too large ({size}); the limit is {max_bytes} bytes{mebibytes}")
+    reason = f"the file is too large ({size}); the limit is {max_bytes} bytes{mebibytes}"
+    return Problem(path, 1, 1, "", reason)
 
 
 def _manifest(document: YamlDocument) -> Manifest:

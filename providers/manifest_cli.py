@@ -75,7 +75,10 @@ def fmt(files: Sequence[str], *, check_only: bool) -> int:
 
 def _diff(old: str, new: str, name: str) -> list[str]:
     lines = difflib.unified_diff(
-        old.splitlines(keepends=True), new.splitlines(keepends=True), f"{name} (current)", f"{name} (formatted)"
+        old.splitlines(keepends=True),
+        new.splitlines(keepends=True),
+        f"{name} (current)",
+        f"{name} (formatted)",
     )
     return [line if line.endswith("\n") else line + "\n" for line in lines]
 
@@ -84,12 +87,13 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROGRAM, description="Check or format an alloy-users manifest (users.yaml) without Pulumi."
     )
+    files_help = f"manifest files (default: {DEFAULT_MANIFEST_PATH})"
     commands = parser.add_subparsers(dest="command", required=True, metavar="{check,fmt}")
     checker = commands.add_parser("check", help="validate manifests; exit 1 listing every problem")
-    checker.add_argument("files", nargs="*", metavar="FILE", help=f"manifest files (default: {DEFAULT_MANIFEST_PATH})")
+    checker.add_argument("files", nargs="*", metavar="FILE", help=files_help)
     formatter = commands.add_parser("fmt", help="rewrite manifests in canonical order and style")
     formatter.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 and show a diff if a file would change"
     )
-    formatter.add_argument("files", nargs="*", metavar="FILE", help=f"manifest files (default: {DEFAULT_MANIFEST_PATH})")
+    formatter.add_argument("files", nargs="*", metavar="FILE", help=files_help)
     return parser

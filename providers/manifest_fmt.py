@@ -1,22 +1,22 @@
 """Rewrite a valid manifest in one canonical order and style, so that a pull
 request's diff shows only real changes.
 
-Canonical means: the ``yaml-language-server`` line first; top-level keys in
-the order ``version, allowEmpty, users``; users sorted by username (ignoring
-case, then exactly); each user's keys in the order ``username, fullName,
+Canonical means: the ``yaml-language-server`` line first (added if missing);
+top-level keys in the order ``version, allowEmpty, users``; users sorted by
+username, ignoring case; each user's keys in the order ``username, fullName,
 previousUsernames, protect, retainOnDelete``; block style with two-space
-indents and indented list dashes; plain scalars where YAML allows them; no
-blank lines except one kept before a comment that had one; one final newline.
-Nothing is added or dropped: keys, values, anchors, aliases, merge keys and
-comments all stay.
+indents and indented list dashes; strings in the plainest style YAML allows
+(no ``|``, ``>`` or ``!!str``); no blank lines except one kept before a
+comment that had one; one final newline. Keys, values, anchors, aliases,
+merge keys and comments all stay; ``%YAML`` and ``---`` lines do not.
 
-How: ruamel.yaml's round-trip loader reads the data (keeping anchors, aliases,
-merge keys and tags), the keys and users are put in order and ruamel dumps it
+How: ruamel.yaml's round-trip loader reads the data (keeping anchors, aliases
+and merge keys), the keys and users are put in order and ruamel dumps it
 without comments. Comments are then put back by where they were: an
-end-of-line comment goes with the last value that starts before it on its
-line, a comment line with the next value; both are found again in the new
-text by pointer. The result is checked before it is returned: it must parse to
-the same users and hold the same comments, or ``FormatError`` is raised.
+end-of-line comment goes with the first key or value on its line, a comment
+line with the next one; both are found again in the new text by pointer.
+The result is checked before it is returned: it must parse to the same users
+and hold the same comments, or ``FormatError`` is raised.
 """
 
 from __future__ import annotations
@@ -32,9 +32,9 @@ from ruamel.yaml.comments import Comment, CommentedBase, CommentedMap, Commented
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.scalarstring import ScalarString
 
-from providers.manifest import DEFAULT_MANIFEST_PATH, Manifest, parse_manifest
+from providers.manifest import DEFAULT_MANIFEST_PATH, Manifest, ManifestError, parse_manifest
 from providers.manifest_problems import Pointer
-from providers.manifest_yaml import LINE_BREAK, STRING_TAG, safe_yaml
+from providers.manifest_yaml import LINE_BREAK, STRING_TAG, quiet_yaml, safe_yaml
 
 TOP_LEVEL_ORDER = ("version", "allowEmpty", "users")
 USER_KEY_ORDER = ("username", "fullName", "previousUsernames", "protect", "retainOnDelete")
@@ -58,11 +58,11 @@ def format_manifest(text: str, path: str = DEFAULT_MANIFEST_PATH) -> str:
     """
     before = parse_manifest(text, path)
     text = text.removeprefix("\ufeff")
-    comments = _Comments.of(text)
-    data = _round_trip_yaml().load(text)
-    order = _canonicalise(data, before)
-    body = _dump(data)
-    result, added = comments.placed(body, order)
+    with quiet_yaml():
+        comments = _Comments.of(text)
+        data = _round_trip_yaml().load(text)
+        order = _canonicalise(data, before)
+        result, added = comments.placed(_dump(data), order)
     _verify(before, comments.texts() + ([MODELINE] if added else []), result, path)
     return result
 
@@ -108,6 +108,12 @@ def _restyle(value: Any) -> None:
         setattr(value, Comment.attrib, Comment())
     if isinstance(value, CommentedMap):
         value.fa.set_block_style()
+        items = list(value.non_merged_items())
+        if any(isinstance(key, TaggedScalar) for key, _item in items):  # "!!str users:"
+            for key, _item in items:
+                del value[key]
+            for key, item in items:
+                value[str(key.value) if isinstance(key, TaggedScalar) else key] = item
         for key, item in list(value.non_merged_items()):
             _set_plain(value, key, item)
             _restyle(value[key])
@@ -182,13 +188,13 @@ class _Comments:
                 last_header_line = line
             elif following > line_start:  # it ends a line: it goes with the line's first value
                 comments.after.append((points[line_start][2], comment))
+            elif following < len(points):
+                comments.before.append((points[following][2], comment))
             else:
-                if following < len(points):
-                    comments.before.append((points[following][2], comment))
-                else:
-                    comments.trailing.append(comment)
+                comments.trailing.append(comment)
         if comments.header:
-            comments.blank_after_header = any(not lines[n].strip() for n in range(last_header_line + 1, first_value[0]))
+            between = lines[last_header_line + 1 : first_value[0]]
+            comments.blank_after_header = any(not line.strip() for line in between)
         return comments
 
     def texts(self) -> list[str]:
@@ -205,15 +211,14 @@ class _Comments:
         moved = {old: new for new, old in enumerate(order)}
         above: dict[int, list[_Comment]] = {}
         beside: dict[int, str] = {}
-        for kind, (target, comment) in sorted(
-            [("before", tied) for tied in self.before] + [("after", tied) for tied in self.after],
-            key=lambda item: item[1][1].line,
-        ):
+        tied = [(comment, target, True) for target, comment in self.after]
+        tied += [(comment, target, False) for target, comment in self.before]
+        for comment, target, ends_line in sorted(tied, key=lambda item: item[0].line):
             line = _find(where, _renumbered(target, moved))
-            if kind == "after" and line not in beside:
+            if ends_line and line not in beside:
                 beside[line] = comment.text
-            else:  # a comment line, or a second comment for a line that has one
-                above.setdefault(line, []).append(comment if kind == "before" else _Comment(comment.text))
+            else:  # a comment line, or a second end-of-line comment for the same line
+                above.setdefault(line, []).append(comment if not ends_line else _Comment(comment.text))
         out: list[str] = []
         header, added = _with_modeline(self.header)
         for index, comment in enumerate(header):
@@ -310,8 +315,6 @@ def _layout(text: str) -> tuple[list[tuple[int, int, Target]], list[tuple[int, i
 
     if root is not None:
         visit(root, (), root.start_mark, False)
-    for _rest in documents:  # finish the stream (a valid manifest has one document)
-        pass
     order = {id(point): number for number, point in enumerate(points)}
     points.sort(key=lambda point: (point[0], point[1], order[id(point)]))
     return points, spans
@@ -324,7 +327,9 @@ def _span(node: ScalarNode) -> tuple[int, int, int, int]:
     return (start.line, start.column, end.line, end.column)
 
 
-def _find_comments(lines: list[str], spans: list[tuple[int, int, int, int]]) -> Iterator[tuple[int, int, _Comment]]:
+def _find_comments(
+    lines: list[str], spans: list[tuple[int, int, int, int]]
+) -> Iterator[tuple[int, int, _Comment]]:
     """``(line, column, comment)`` for each comment: a ``#`` at the start of
     a line or after a blank, outside every scalar."""
     inside: dict[int, list[tuple[int, float]]] = {}
@@ -358,8 +363,14 @@ def _meaning(manifest: Manifest) -> tuple[Any, ...]:
 def _verify(before: Manifest, comments: list[str], result: str, path: str) -> None:
     """Raise ``FormatError`` unless ``result`` means what ``before`` does and
     holds exactly ``comments``."""
-    after = parse_manifest(result, path)
+    left = "the file was left as it is"
+    try:
+        after = parse_manifest(result, path)
+    except ManifestError as invalid:
+        raise FormatError(f"{path}: formatting would make the manifest invalid; {left}") from invalid
     if _meaning(after) != _meaning(before):
-        raise FormatError(f"{path}: formatting would change the users it describes; the file was left as it is")
-    if Counter(_Comments.of(result).texts()) != Counter(comments):
-        raise FormatError(f"{path}: formatting would lose or alter a comment; the file was left as it is")
+        raise FormatError(f"{path}: formatting would change the users it describes; {left}")
+    with quiet_yaml():
+        kept = _Comments.of(result).texts()
+    if Counter(kept) != Counter(comments):
+        raise FormatError(f"{path}: formatting would lose or alter a comment; {left}")

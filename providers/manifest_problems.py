@@ -63,5 +63,6 @@ class ManifestError(Exception):
         hidden = self.problems[MAX_SHOWN_PROBLEMS:]
         if hidden:
             first = hidden[0]
-            lines.append(str(Problem(first.path, first.line, first.column, "", f"and {len(hidden)} more problems")))
+            summary = Problem(first.path, first.line, first.column, "", f"and {len(hidden)} more problems")
+            lines.append(str(summary))
         super().__init__("\n".join(lines))

@@ -88,7 +88,8 @@ def entry_problems(document: YamlDocument) -> list[Problem]:
                     "two users cannot share one",
                 )
             elif claimed[key][0] != old:  # an exact repeat is the schema's uniqueItems
-                report(pointer, f"{old!r} differs from {claimed[key][0]!r} on line {claimed[key][1].line} only in letter case")
+                first, first_at, _entry = claimed[key]
+                report(pointer, f"{old!r} differs from {first!r} on line {first_at.line} only in letter case")
     return problems
 
 

@@ -28,7 +28,15 @@ from providers.manifest_yaml import Position, YamlDocument
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "users.schema.json"
 
 # Which error to show when one value breaks several rules: the first of these.
-KEYWORD_RANK = {"type": 0, "const": 1, "enum": 1, "minLength": 2, "pattern": 3, "maxLength": 4, "uniqueItems": 5}
+KEYWORD_RANK = {
+    "type": 0,
+    "const": 1,
+    "enum": 1,
+    "minLength": 2,
+    "pattern": 3,
+    "maxLength": 4,
+    "uniqueItems": 5,
+}
 TYPE_WORDS = {
     "string": "a string",
     "boolean": "true or false",

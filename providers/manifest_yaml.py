@@ -13,10 +13,11 @@ the walk stop on alias bombs, recursive aliases and deep nesting.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Iterator, NamedTuple
 
 from ruamel.yaml import YAML
 from ruamel.yaml.composer import Composer, MaxDepthExceededError
@@ -35,11 +36,20 @@ MAX_NESTING_DEPTH = 32
 MAX_ALIASED_VALUES = 100_000
 
 STANDARD_TAG_PREFIX = "tag:yaml.org,2002:"
-SCALAR_TAGS = frozenset(STANDARD_TAG_PREFIX + name for name in ("str", "int", "float", "bool", "null", "timestamp"))
+SCALAR_TAGS = frozenset(
+    STANDARD_TAG_PREFIX + name for name in ("str", "int", "float", "bool", "null", "timestamp")
+)
 STRING_TAG = STANDARD_TAG_PREFIX + "str"
 MAPPING_TAG = STANDARD_TAG_PREFIX + "map"
 SEQUENCE_TAG = STANDARD_TAG_PREFIX + "seq"
 MERGE_TAG = STANDARD_TAG_PREFIX + "merge"
+
+TOO_DEEP = f"nested more than {MAX_NESTING_DEPTH} levels deep"
+TOO_MANY_ALIASED = (
+    f"aliases expand to more than {MAX_ALIASED_VALUES} values (the limit); a manifest needs far fewer"
+)
+BAD_MERGE = "a merge key '<<' needs a mapping or a list of mappings"
+RECURSIVE = "this alias refers to a value that contains it; recursive data is not allowed"
 
 # Likely causes of ruamel's most common complaints, added to its message.
 SYNTAX_HINTS = {
@@ -143,6 +153,15 @@ class AliasMarkingComposer(Composer):
         return super().compose_node(parent, index)
 
 
+@contextlib.contextmanager
+def quiet_yaml() -> Iterator[None]:
+    """Silence ruamel's warnings (about re-defined anchors, which are valid
+    YAML): they would reach stderr on top of the problems."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
 def safe_yaml() -> YAML:
     """A pure-Python safe loader that records alias uses and stops deep nesting
     in the composer, well before Python's recursion limit."""
@@ -162,9 +181,7 @@ def read_yaml(text: str, path: str) -> YamlDocument:
     document = YamlDocument(path)
     yaml = safe_yaml()
     try:
-        with warnings.catch_warnings():
-            # Re-defining an anchor is valid YAML; ruamel warns about it.
-            warnings.simplefilter("ignore")
+        with quiet_yaml():
             documents = yaml.compose_all(text)
             root = next(documents, None)
             if root is None:
@@ -182,7 +199,7 @@ def read_yaml(text: str, path: str) -> YamlDocument:
         document.usable = False
     except MaxDepthExceededError as error:
         document.usable = False
-        document.problem(position_of(error.problem_mark), (), f"nested more than {MAX_NESTING_DEPTH} levels deep")
+        document.problem(position_of(error.problem_mark), (), TOO_DEEP)
     except MarkedYAMLError as error:
         document.usable = False
         document.problems.append(syntax_problem(error, path))
@@ -196,7 +213,7 @@ def read_yaml(text: str, path: str) -> YamlDocument:
         )
     except RecursionError:
         document.usable = False
-        document.problem(Position(1, 1), (), f"nested more than {MAX_NESTING_DEPTH} levels deep")
+        document.problem(Position(1, 1), (), TOO_DEEP)
     return document
 
 
@@ -251,22 +268,18 @@ class _Builder:
             return
         self.aliased += 1
         if self.aliased > MAX_ALIASED_VALUES:
-            raise self.stop(
-                at,
-                pointer,
-                f"aliases expand to more than {MAX_ALIASED_VALUES} values (the limit); a manifest needs far fewer",
-            )
+            raise self.stop(at, pointer, TOO_MANY_ALIASED)
 
     def build(self, node: Node, pointer: Pointer, at: Position, depth: int) -> Any:
         self.document.values[pointer] = at
         self.count(node, at, pointer)
         if depth > MAX_NESTING_DEPTH:
-            raise self.stop(at, pointer, f"nested more than {MAX_NESTING_DEPTH} levels deep")
+            raise self.stop(at, pointer, TOO_DEEP)
         if id(node) in self.open:
-            raise self.stop(at, pointer, "this alias refers to a value that contains it; recursive data is not allowed")
+            raise self.stop(at, pointer, RECURSIVE)
         expected = {ScalarNode: SCALAR_TAGS, MappingNode: {MAPPING_TAG}, SequenceNode: {SEQUENCE_TAG}}
         if node.tag not in expected.get(type(node), ()):
-            return self.reject(node, pointer, f"YAML tag '{short_tag(str(node.tag))}' is not allowed (only plain values)")
+            return self.reject(node, pointer, _tag_not_allowed(node))
         if isinstance(node, ScalarNode):
             try:
                 return self.construct(node)
@@ -323,12 +336,15 @@ class _Builder:
     def merged(self, source: Node, pointer: Pointer, at: Position, depth: int) -> dict[str, Any]:
         """The keys that ``<<: source`` brings in; with a list of mappings,
         the first mapping that has a key wins (YAML merge-key semantics)."""
+        if isinstance(source, SequenceNode) and source.tag != SEQUENCE_TAG:
+            self.reject(source, pointer, _tag_not_allowed(source))
+            return {}
         sources = source.value if isinstance(source, SequenceNode) else [source]
         result: dict[str, Any] = {}
         for index, item in reversed(list(enumerate(sources))):
             item_at = self.at(source, index, "value", item) if item is not source else at
             if not isinstance(item, MappingNode):
-                self.document.problem(item_at, pointer, "a merge key '<<' needs a mapping or a list of mappings")
+                self.document.problem(item_at, pointer, BAD_MERGE)
                 continue
             built = self.build(item, pointer, item_at, depth + 1)
             if isinstance(built, dict):
@@ -342,7 +358,8 @@ class _Builder:
         if isinstance(node, ScalarNode):
             reason = f"key {node.value!r} is not a string; put it in quotes"
         else:
-            reason = f"a key must be a string, not a {'list' if isinstance(node, SequenceNode) else 'mapping'}"
+            kind = "list" if isinstance(node, SequenceNode) else "mapping"
+            reason = f"a key must be a string, not a {kind}"
         self.document.problem(at, pointer, reason)
         return None
 
@@ -350,3 +367,7 @@ class _Builder:
 def _is_implicit_empty(node: Node) -> bool:
     """``key:`` with nothing after it (not ``''`` nor ``~``)."""
     return isinstance(node, ScalarNode) and node.value == "" and not node.style
+
+
+def _tag_not_allowed(node: Node) -> str:
+    return f"YAML tag '{short_tag(str(node.tag))}' is not allowed (only plain values)"
