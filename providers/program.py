@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 import pulumi
 from pulumi.runtime.config import get_config, is_config_secret
 
+from providers import provenance
 from providers.alloy_user import AlloyUser
 from providers.client import validate_base_url
 from providers.errors import AlloyConfigError
@@ -58,17 +59,20 @@ def load_users(path: str) -> Manifest:
 
 def declare_users(manifest: Manifest) -> dict[str, AlloyUser]:
     """One ``AlloyUser`` per entry, named by username; previous usernames
-    become aliases (a rename updates the same Alloy user in place)."""
+    become aliases (a rename updates the same Alloy user in place). Each
+    records its manifest line as its source position."""
     resources: dict[str, AlloyUser] = {}
+    provenance.install()
     for user in manifest.users:
         options = pulumi.ResourceOptions(
             protect=user.protect,
             retain_on_delete=user.retain_on_delete,
             aliases=[pulumi.Alias(name=old) for old in user.previous_usernames],
         )
-        resources[user.username] = AlloyUser(
-            user.username, username=user.username, full_name=user.full_name, opts=options
-        )
+        with provenance.declared_at(manifest.path, user.line):
+            resources[user.username] = AlloyUser(
+                user.username, username=user.username, full_name=user.full_name, opts=options
+            )
     return resources
 
 
