@@ -205,7 +205,8 @@ class AlloyClient:
         return [_record(item, "GET", "/users") for item in items]
 
     def find_user_by_username(self, username: str) -> AlloyUserRecord | None:
-        """The user whose username is exactly ``username``, or ``None``.
+        """The user whose username is ``username`` (exactly, else ignoring
+        letter case), or ``None``.
 
         Asks ``GET /users/{username}`` first (documented to accept a username),
         and falls back to scanning ``GET /users`` when that finds nothing, so
@@ -214,7 +215,14 @@ class AlloyClient:
         record = self._get_record(f"/users/{quote(username, safe='')}")
         if record is not None and record.username == username:
             return record
-        return next((user for user in self.list_users() if user.username == username), None)
+        users = self.list_users()
+        exact = next((user for user in users if user.username == username), None)
+        if exact is not None:
+            return exact
+        # Alloy does not document whether usernames compare case-sensitively;
+        # a server that refused ours may hold it with other letter case.
+        folded = username.casefold()
+        return next((user for user in users if user.username and user.username.casefold() == folded), None)
 
     def update_user(
         self, user_id: str, *, username: str | None = None, full_name: str | None = None
@@ -227,8 +235,9 @@ class AlloyClient:
             body["fullName"] = full_name
         path = f"/users/{quote(user_id, safe='')}"
         data = self._call("PUT", path, body)
-        record = _record(data, "PUT", path, fallback_id=user_id)
-        return record
+        if data is None:  # a 2xx without a body: the change as sent
+            return AlloyUserRecord(user_id=user_id, username=username, full_name=full_name)
+        return _record(data, "PUT", path, fallback_id=user_id)
 
     def delete_user(self, user_id: str) -> bool:
         """``DELETE /users/{userId}``; ``False`` when the user was already gone."""
@@ -259,14 +268,17 @@ class AlloyClient:
         except requests.RequestException as exc:
             response.close()
             raise AlloyUnreachableError(method, path, self.base_url, self._describe(exc)) from None
-        if response.status_code >= 400:
-            raise error_for_status(method, path, response.status_code, self._detail(response))
-        if response.status_code != 200:
-            raise AlloyProtocolError(method, path, response.status_code, "expected status 200")
+        status = response.status_code
+        if status >= 400:
+            raise error_for_status(method, path, status, self._detail(response))
+        if not 200 <= status < 300:
+            raise AlloyProtocolError(method, path, status, "expected a 2xx status")
+        if not response.content.strip():
+            return None  # e.g. 204 No Content; callers that need a body say so
         try:
             return response.json()
         except (ValueError, json.JSONDecodeError):
-            raise AlloyProtocolError(method, path, 200, "the body is not JSON") from None
+            raise AlloyProtocolError(method, path, status, "the body is not JSON") from None
 
     def _describe(self, exc: requests.RequestException) -> str:
         if isinstance(exc, requests.exceptions.SSLError):
@@ -297,6 +309,12 @@ class AlloyClient:
 
 
 def _record(data: Any, method: str, path: str, fallback_id: str | None = None) -> AlloyUserRecord:
+    if isinstance(data, dict) and "userId" not in data:
+        # The shape of a single user is not documented: accept one envelope.
+        for envelope in ("data", "user"):
+            if isinstance(data.get(envelope), dict):
+                data = data[envelope]
+                break
     if not isinstance(data, dict):
         raise AlloyProtocolError(method, path, 200, "expected a JSON object")
     user_id = _user_id(data.get("userId", fallback_id), method, path)

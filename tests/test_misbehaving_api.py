@@ -346,3 +346,36 @@ def test_update_answered_with_another_users_id_keeps_the_old_state_and_is_applie
     assert [entry["route"] for entry in emulator.requests()] == ["PUT /users/{userId}"]
     assert {u["username"]: u["fullName"] for u in emulator.users()}["ada@example.com"] == "Ada King"
     assert assert_state_matches_alloy(stack, emulator) == ids
+
+
+# -- variations the docs leave open, which the client accepts ----------------------
+
+
+def test_delete_answered_204_without_a_body_is_a_success(api, client, emulator):
+    user_id = emulator.admin.seed_user("ada@example.com")
+    api.script("DELETE /users/{ref}", answer(204, b"", forward=True))
+    assert client.delete_user(user_id) is True
+    assert emulator.users() == []
+
+
+def test_update_answered_without_a_body_returns_the_change_as_sent(api, client, emulator):
+    user_id = emulator.admin.seed_user("ada@example.com", "Ada")
+    api.script("PUT /users/{ref}", answer(200, b"", forward=True))
+    record = client.update_user(user_id, full_name="Ada King")
+    assert (record.user_id, record.full_name) == (user_id, "Ada King")
+
+
+@pytest.mark.parametrize("envelope", ["data", "user"])
+def test_single_user_in_an_envelope_is_unwrapped(api, client, emulator, envelope):
+    user_id = emulator.admin.seed_user("ada@example.com", "Ada")
+    api.script("GET /users/{ref}", rewritten(lambda user: {envelope: user}))
+    record = client.get_user(user_id)
+    assert (record.user_id, record.username, record.full_name) == (user_id, "ada@example.com", "Ada")
+
+
+def test_conflict_with_other_letter_case_adopts_that_user(api, provider, emulator):
+    existing = emulator.admin.seed_user("Ada@Example.com", "Ada")
+    api.script("POST /users", answer(409, b'{"message": "username already exists"}'))
+    result = provider.create({"username": "ada@example.com", "fullName": "Ada"})
+    assert result.id == existing
+    assert len(emulator.users()) == 1
