@@ -13,7 +13,7 @@ What an interrupted ``pulumi up`` can leave behind, and what is done about it
 3. A checkpoint that is not valid JSON: replaced by its ``.bak`` copy, which
    the backend writes before each checkpoint.
 4. Pending operations (creates, updates or deletes whose outcome was not
-   recorded): ``pulumi refresh --clear-pending-creates``. The next ``up``
+   recorded): ``pulumi refresh --run-program --clear-pending-creates``. The next ``up``
    re-runs what is still needed; a create that had in fact landed meets its
    username in Alloy and is adopted, so no user is created twice.
 
@@ -110,7 +110,9 @@ def _clear_pending_operations(run: PulumiRunner) -> list[str]:
     pending = json.loads(exported.stdout).get("deployment", {}).get("pending_operations") or []
     if not pending:
         return []
-    refreshed = run(["refresh", "--yes", "--skip-preview", "--clear-pending-creates"])
+    # --run-program: refresh with the current stack config (base URL, key),
+    # not the provider settings recorded in the state by the interrupted run.
+    refreshed = run(["refresh", "--yes", "--skip-preview", "--run-program", "--clear-pending-creates"])
     if refreshed.returncode != 0:
         raise SystemExit(f"recover: refresh failed:\n{refreshed.stdout}\n{refreshed.stderr}")
     return [f"cleared {len(pending)} pending operation(s) with a refresh"]
