@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 PY := .venv/bin/python
 
-.PHONY: help setup up test test-long bench clean
+.PHONY: help setup up test test-long bench clean plan actionlint
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -15,11 +15,20 @@ setup: ## Create .venv and, when no Pulumi CLI is on PATH, build one into .tools
 up: setup ## Start the local emulator and run `pulumi up` of users.yaml on the local stack
 	@$(PY) -m scripts.local_up
 
+plan: setup ## Print the pull-request plan comment of users.yaml for the local stack (no change made)
+	@$(PY) -m scripts.local_up --plan
+
+actionlint: setup ## Lint .github/workflows (actionlint, with shellcheck)
+	@PATH=$(CURDIR)/.venv/bin:$$PATH .tools/bin/actionlint
+
 test: setup ## Run the whole test suite (unit, emulator, end-to-end with the real CLI)
 	@$(PY) -m pytest
 
 test-long: setup ## Run the longer suite (kill -9 at many moments, faults at 200 users); CI runs it too
 	@$(PY) -m pytest -m long
+
+bench: setup ## Benchmark engine + provider cost against the emulator (N=100, 1,000); results in bench/results/
+	@$(PY) -m bench $(BENCH_ARGS)
 
 clean: ## Remove the local stack, its state and the emulator's database
 	rm -rf .state Pulumi.local.yaml

@@ -3,12 +3,19 @@
 Starts the emulator (its SQLite file in ``.state/``, so users persist between
 runs), selects the ``local`` stack on a file backend in ``.state/backend``
 with a passphrase that protects this demo stack only, points ``alloy:baseUrl``
-at the emulator, runs ``pulumi up --yes`` and prints the userIds. The
-emulator is stopped when the job ends, whatever happens.
+at the emulator, repairs what an interrupted run left (``scripts/recover.py``),
+then goes through the deletion guard like the apply
+workflow (``python -m review apply``: preview, guard, ``pulumi up`` of
+exactly that plan) and prints the userIds. A run stopped by the guard
+changes nothing; ``ALLOY_ALLOW_DELETES=N make up`` acknowledges N deletions.
+With ``--plan`` (``make plan``) it prints the pull-request plan comment
+instead of applying. The emulator is stopped when the job ends, whatever
+happens.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -16,6 +23,8 @@ import sys
 from pathlib import Path
 
 from emulator.testing import EmulatorProcess
+from review import cli as review
+from scripts.recover import recover
 
 REPO = Path(__file__).resolve().parent.parent
 STATE = REPO / ".state"
@@ -50,7 +59,17 @@ def pulumi(*args: str, capture: bool = False) -> str:
     return result.stdout or ""
 
 
-def main() -> None:
+def run_pulumi(args: list[str]) -> subprocess.CompletedProcess:
+    """Run ``pulumi ARGS`` on the local stack and capture its output."""
+    return subprocess.run(
+        ["pulumi", "--non-interactive", *args], cwd=REPO, env=pulumi_env(), capture_output=True, text=True
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    options = argparse.ArgumentParser(prog="make up", description=__doc__.split("\n\n")[0])
+    options.add_argument("--plan", action="store_true", help="print the plan comment instead of applying")
+    plan_only = options.parse_args(argv).plan
     (STATE / "backend").mkdir(parents=True, exist_ok=True)
     emulator = EmulatorProcess(db=STATE / "emulator.db", api_key=LOCAL_API_KEY).start()
     try:
@@ -58,7 +77,16 @@ def main() -> None:
         pulumi("stack", "select", "--create", STACK)
         pulumi("config", "set", "alloy:baseUrl", emulator.url)
         pulumi("config", "set", "--secret", "alloy:apiKey", LOCAL_API_KEY)
-        pulumi("up", "--yes")
+        for action in recover(STATE / "backend", "alloy", STACK, run_pulumi):
+            print(f"make up: recovered from an interrupted run: {action}", flush=True)
+        common = ["--stack", STACK, "--cwd", str(REPO)]
+        if plan_only:
+            # The demo key lets the plan predict adoptions, as ALLOY_API_KEY does in CI.
+            status = review.main(["plan", *common], environ=dict(pulumi_env(), ALLOY_API_KEY=LOCAL_API_KEY))
+            sys.exit(status)
+        status = review.main(["apply", *common], environ=pulumi_env())
+        if status != 0:
+            sys.exit(status)
         user_ids = json.loads(pulumi("stack", "output", "userIds", "--json", capture=True))
     finally:
         emulator.stop()

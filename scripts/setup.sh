@@ -4,6 +4,9 @@
 #   2. the Pulumi CLI, when no recent enough `pulumi` is on PATH: built from the Go
 #      module proxy at the version pinned in pulumi-cli/go.mod, into .tools/bin,
 #      with the Python language host and the two scripts that must sit beside it.
+#   3. actionlint, the linter of .github/workflows/ (tests/test_workflows.py), built
+#      from the Go module proxy at the version pinned in tools/actionlint/go.mod into
+#      .tools/bin; without Go, or if the build fails, setup goes on and that test skips.
 # Both steps are skipped when their inputs have not changed (stamp files), and Go's
 # module and build caches make a rebuild after a fresh clone take about a minute.
 set -euo pipefail
@@ -71,7 +74,24 @@ build_cli() {
   log "built $("$TOOLS_BIN/pulumi" version)"
 }
 
+build_actionlint() {
+  local want; want=$(stamp_of tools/actionlint/go.mod tools/actionlint/go.sum)
+  if [[ -x $TOOLS_BIN/actionlint && "$(cat $TOOLS_BIN/.actionlint-stamp 2>/dev/null)" == "$want" ]]; then
+    return
+  fi
+  command -v go >/dev/null || { log "no Go toolchain: actionlint not built (the workflow lint test will skip)"; return; }
+  log "building actionlint ($(awk '$1 == "github.com/rhysd/actionlint" {print $2}' tools/actionlint/go.mod)) into $TOOLS_BIN"
+  mkdir -p "$TOOLS_BIN"
+  if (cd tools/actionlint && go build -trimpath -ldflags "-s -w" -o "../../$TOOLS_BIN/actionlint" \
+        github.com/rhysd/actionlint/cmd/actionlint); then
+    echo "$want" > $TOOLS_BIN/.actionlint-stamp
+  else
+    log "could not build actionlint (the workflow lint test will skip)"
+  fi
+}
+
 setup_venv
 if [[ "${ALLOY_USERS_BUILD_CLI:-}" == 1 ]] || ! system_cli_is_usable; then
   build_cli
 fi
+build_actionlint
