@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from tests.manifests import numbered_users
+
 pytestmark = pytest.mark.e2e
 
 FAULTY = dict(
@@ -14,12 +16,6 @@ FAULTY = dict(
     error_rates={"503": 0.05},  # answered before the write
     drop_after_commit_rate=0.02,  # the write lands, the response is lost
 )
-
-
-def manifest(count: int, start: int = 0) -> str:
-    return "users:\n" + "".join(
-        f"  - username: user{i:04d}@example.com\n    fullName: User {i}\n" for i in range(start, count)
-    )
 
 
 def assert_converged(stack, emulator, count: int) -> None:
@@ -33,7 +29,7 @@ def assert_converged(stack, emulator, count: int) -> None:
 @pytest.mark.long
 def test_200_users_converge_in_one_run_despite_faults(project, emulator):
     emulator.admin.set_faults(**FAULTY)
-    stack = project(manifest(200))
+    stack = project(numbered_users(200))
     stack.up()
     faults = [entry.get("fault") for entry in emulator.requests() if entry.get("fault")]
     assert faults, "the emulator injected no fault"
@@ -44,16 +40,16 @@ def test_200_users_converge_in_one_run_despite_faults(project, emulator):
 
 def test_faulty_api_converges_in_one_run(project, emulator):
     emulator.admin.set_faults(**FAULTY)
-    stack = project(manifest(40))
+    stack = project(numbered_users(40))
     stack.up()
     emulator.admin.set_faults()
     assert_converged(stack, emulator, 40)
 
 
 def test_sustained_outage_stops_cleanly_and_the_next_run_finishes(project, emulator):
-    stack = project(manifest(5), config={"alloy:maxRetries": "2"})
+    stack = project(numbered_users(5), config={"alloy:maxRetries": "2"})
     stack.up()
-    stack.write_manifest(manifest(12))
+    stack.write_manifest(numbered_users(12))
     emulator.admin.set_faults(error_rates={"503": 1.0})
     result = stack.up(check=False)
     output = result.stdout + result.stderr

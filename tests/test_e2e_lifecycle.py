@@ -5,15 +5,9 @@ from __future__ import annotations
 import requests
 import pytest
 
-pytestmark = pytest.mark.e2e
+from tests.manifests import TWO_USERS
 
-TWO_USERS = """\
-users:
-  - username: ada@example.com
-    fullName: Ada Lovelace
-  - username: grace@example.com
-    fullName: Grace Hopper
-"""
+pytestmark = pytest.mark.e2e
 
 
 def by_username(emulator) -> dict[str, dict]:

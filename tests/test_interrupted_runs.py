@@ -16,6 +16,8 @@ import pytest
 
 from scripts.recover import recover
 
+from tests.manifests import numbered_users
+
 pytestmark = [pytest.mark.e2e, pytest.mark.long]
 
 USERS = 200
@@ -26,12 +28,6 @@ LATENCY_MS = 25
 KILL_POINTS = (0, 30, 90, 150, 197, USERS)
 POLL_S = 0.01
 KILL_DEADLINE_S = 120
-
-
-def manifest(count: int) -> str:
-    return "users:\n" + "".join(
-        f"  - username: user{i:04d}@example.com\n    fullName: User {i}\n" for i in range(count)
-    )
 
 
 def start_up(stack) -> subprocess.Popen:
@@ -55,7 +51,7 @@ def kill_when(process: subprocess.Popen, emulator, at_least_users: int) -> None:
 
 
 def test_kill_at_many_moments_then_recover_and_converge(project, emulator):
-    stack = project(manifest(USERS))
+    stack = project(numbered_users(USERS))
     emulator.admin.set_faults(latency_ms=LATENCY_MS)
 
     def run(args):
@@ -88,9 +84,9 @@ def test_kill_at_many_moments_then_recover_and_converge(project, emulator):
 
 
 def test_recover_restores_a_damaged_checkpoint_and_sidecar(project, emulator):
-    stack = project(manifest(3))
+    stack = project(numbered_users(3))
     stack.up()
-    stack.write_manifest(manifest(4))
+    stack.write_manifest(numbered_users(4))
     stack.up()
     checkpoint = next(stack.state.rglob("stacks/alloy/test.json"))
     checkpoint.write_text('{"version": 3, "checkpoint": {')  # cut short

@@ -21,6 +21,7 @@ from providers.alloy_user import AlloyUserProvider
 from providers.client import AlloyClient, ClientSettings
 from providers.errors import AlloyProtocolError, AlloyServerError
 from tests.scripted_api import ScriptedApi, answer, cut_off, json_answer, rewritten
+from tests.manifests import TWO_USERS
 
 FAST_BACKOFF_S = 0.01
 # alloy:maxRetries of the provider runs: a create is attempted this many times plus one.
@@ -32,14 +33,6 @@ GATEWAY_PAGE = (
     b"<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>\n"
 )
 EXTRA_FIELDS = {"createdAt": "2025-09-01T00:00:00Z", "roles": ["admin"], "meta": {"source": None}, "score": 1.5}
-
-TWO_USERS = """\
-users:
-  - username: ada@example.com
-    fullName: Ada Lovelace
-  - username: grace@example.com
-    fullName: Grace Hopper
-"""
 
 
 @pytest.fixture

@@ -30,14 +30,8 @@ from providers.client import AlloyClient, ClientSettings, validate_base_url
 from providers.errors import AlloyAuthError, AlloyConfigError, AlloyUnreachableError
 from providers.settings import read_settings
 from tests.scripted_api import ScriptedApi
+from tests.manifests import TWO_USERS
 
-TWO_USERS = """\
-users:
-  - username: ada@example.com
-    fullName: Ada Lovelace
-  - username: grace@example.com
-    fullName: Grace Hopper
-"""
 DEFAULT_PROVIDER_TYPE = "pulumi:providers:pulumi-python"
 
 

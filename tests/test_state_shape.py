@@ -6,20 +6,16 @@ import json
 
 import pytest
 
+from tests.manifests import numbered_users
+
 pytestmark = pytest.mark.e2e
 
 USERS = 40
 MAX_STATE_BYTES_PER_USER = 1500
 
 
-def manifest(count: int) -> str:
-    return "users:\n" + "".join(
-        f"  - username: user{i:04d}@example.com\n    fullName: User {i}\n" for i in range(count)
-    )
-
-
 def test_state_is_small_and_records_the_manifest_line(project):
-    stack = project(manifest(USERS))
+    stack = project(numbered_users(USERS))
     stack.up()
     checkpoint = next(stack.state.rglob("stacks/alloy/test.json"))
     assert checkpoint.stat().st_size / USERS < MAX_STATE_BYTES_PER_USER
