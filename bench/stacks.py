@@ -1,0 +1,167 @@
+"""Private copies of the real project and of the engine-floor project, each
+with one stack on its own file backend, and timed, sampled pulumi runs.
+
+The copies follow ``tests.pulumi_harness`` (the same program files, a
+symlink to the repo's ``.venv``, an environment without the developer's
+``PULUMI_*``/``ALLOY_*`` variables), but a run is started with ``Popen`` so
+that its process tree can be sampled while it works.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.defaults import ALLOY_STACK, FLOOR_PROJECT_DIR, FLOOR_STACK, REPO, RUN_TIMEOUT_S, STACK_NAME
+from bench.sampler import TreeSampler, TreeUsage
+from bench.workload import BenchUser, floor_json, manifest_yaml
+from tests.pulumi_harness import PROGRAM_DIRS, PROGRAM_FILES, isolated_env
+
+FLOOR_FILES = ("Pulumi.yaml", "__main__.py", "floor_provider.py")
+OUTPUT_TAIL_CHARS = 4000
+
+
+class BenchRunError(RuntimeError):
+    """A pulumi command of the benchmark failed; the message ends with its output."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One timed pulumi command."""
+
+    args: tuple[str, ...]
+    wall_s: float
+    usage: TreeUsage
+
+
+class BenchStack:
+    """A project copy in ``root`` with the stack ``STACK_NAME`` selected.
+
+    ``kind`` is ``ALLOY_STACK`` (the real program) or ``FLOOR_STACK`` (the
+    do-nothing provider); both stacks get ``alloy:baseUrl`` = ``base_url`` and
+    ``alloy:apiKey`` = ``api_key`` (a secret).
+    ``env`` is added to the environment of every command.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        kind: str,
+        *,
+        base_url: str = "",
+        api_key: str = "",
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.root = root
+        self.kind = kind
+        self.work = root / "project"
+        self.state = root / "state"
+        self.logs = root / "logs"
+        for folder in (self.work, self.state, self.logs, root / "home"):
+            folder.mkdir(parents=True, exist_ok=True)
+        if kind == ALLOY_STACK:
+            for name in PROGRAM_FILES:
+                shutil.copy2(REPO / name, self.work / name)
+            for name in PROGRAM_DIRS:
+                shutil.copytree(REPO / name, self.work / name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif kind == FLOOR_STACK:
+            for name in FLOOR_FILES:
+                shutil.copy2(FLOOR_PROJECT_DIR / name, self.work / name)
+        else:
+            raise ValueError(f"unknown stack kind {kind!r}")
+        (self.work / ".venv").symlink_to(REPO / ".venv")
+        self.env = isolated_env(root / "home", self.state, env)
+        self._runs = 0
+        self.command("stack", "init", STACK_NAME)
+        # The floor gets the same config (it ignores it): the same secret to
+        # decrypt, and the project's language host needs a non-empty config.
+        self.command("config", "set", "alloy:baseUrl", base_url)
+        self.command("config", "set", "--secret", "alloy:apiKey", api_key)
+
+    def write_users(self, users: list[BenchUser]) -> None:
+        """Declare ``users`` (users.yaml for the real project, users.json for the floor)."""
+        if self.kind == ALLOY_STACK:
+            (self.work / "users.yaml").write_text(manifest_yaml(users), encoding="utf-8")
+        else:
+            (self.work / "users.json").write_text(floor_json(users), encoding="utf-8")
+
+    def command(self, *args: str) -> None:
+        """Run an untimed pulumi command (set-up); raise ``BenchRunError`` if it fails."""
+        self.run(*args, sample=False)
+
+    def run(
+        self,
+        *args: str,
+        env: Mapping[str, str] | None = None,
+        sample: bool = True,
+        timeout_s: float = RUN_TIMEOUT_S,
+    ) -> RunResult:
+        """Run ``pulumi ARGS`` to completion, timing it and sampling its process tree.
+
+        Output goes to a numbered log file under ``logs/``; a failure raises
+        ``BenchRunError`` with the end of that log.
+        """
+        self._runs += 1
+        log_path = self.logs / f"{self._runs:02d}-{args[0]}.log"
+        full_env = dict(self.env, **(env or {}))
+        _let_children_take_sigint()
+        command = ["pulumi", "--non-interactive", "--color", "never", *args]
+        with log_path.open("w", encoding="utf-8") as log:
+            started = time.perf_counter()
+            process = subprocess.Popen(
+                command, cwd=self.work, env=full_env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            )
+            sampler = TreeSampler(process.pid).start() if sample else None
+            # A timer rather than wait(timeout=...), which polls every 50 ms and so blurs the wall time.
+            watchdog = threading.Timer(timeout_s, process.kill)
+            watchdog.start()
+            try:
+                returncode = process.wait()
+            finally:
+                wall_s = time.perf_counter() - started
+                watchdog.cancel()
+                usage = sampler.stop() if sampler is not None else TreeUsage()
+        if returncode != 0:
+            tail = log_path.read_text(encoding="utf-8", errors="replace")[-OUTPUT_TAIL_CHARS:]
+            raise BenchRunError(f"pulumi {' '.join(args)} exited {returncode} in {self.work}\n{tail}")
+        return RunResult(tuple(args), wall_s, usage)
+
+    def checkpoint_path(self) -> Path | None:
+        """The stack's checkpoint file under the backend folder (``.pulumi/stacks/...``), if any."""
+        stacks = self.state / ".pulumi" / "stacks"
+        found = sorted(stacks.rglob(f"{STACK_NAME}.json*")) if stacks.is_dir() else []
+        found = [path for path in found if not path.name.endswith(".bak")]
+        return found[0] if found else None
+
+    def checkpoint_bytes(self) -> int:
+        """The size of the checkpoint file (0 when there is none)."""
+        path = self.checkpoint_path()
+        return path.stat().st_size if path is not None else 0
+
+    def backend_bytes(self) -> int:
+        """The size of everything in the backend folder (checkpoint, .bak, history, backups)."""
+        return sum(path.stat().st_size for path in self.state.rglob("*") if path.is_file())
+
+    def cleanup(self) -> None:
+        """Remove the copy and its state."""
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _let_children_take_sigint() -> None:
+    # A background job of a non-interactive shell (`make bench &`) starts with
+    # SIGINT ignored, and an ignored signal stays ignored across exec: the engine
+    # then waits 5 s for each plugin it stops with SIGINT before killing it, and
+    # every pulumi command takes 5 s longer. A handled signal is reset on exec.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def up_args(extra: Sequence[str] = ()) -> tuple[str, ...]:
+    """``up`` without the interactive preview (what the harness runs)."""
+    return ("up", "--yes", "--skip-preview", *extra)
