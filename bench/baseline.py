@@ -36,6 +36,12 @@ class BaselineResult:
     calls: int
 
 
+def call_ms(results: list[BaselineResult], workers: int) -> float:
+    """How long one create took the client, per worker, in milliseconds (0 without creates)."""
+    created = next((result for result in results if result.operation == CREATE and result.calls), None)
+    return 0.0 if created is None else created.wall_s * 1000 * workers / created.calls
+
+
 def run_client_baseline(
     base_url: str,
     api_key: str,

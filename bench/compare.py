@@ -17,6 +17,7 @@ from bench.defaults import (
     DESTROY,
     FLOOR_STACK,
     NOOP_SCENARIOS,
+    PACED_FLOOR_STACK,
     REFRESH,
     UPDATE,
 )
@@ -76,6 +77,10 @@ class Results:
         """Baseline (b): the engine floor's wall time for the scenario with the same setting."""
         return self.wall(FLOOR_STACK, n, scenario, setting)
 
+    def paced_floor(self, n: int, scenario: str, setting: str = DEFAULT_SETTING) -> float | None:
+        """The engine floor at the API's pace: what the real stack would take if its provider cost nothing but the wait."""
+        return self.wall(PACED_FLOOR_STACK, n, scenario, setting)
+
     def latency_floor(self, n: int, scenario: str) -> float:
         """The calls a scenario needs at least, times the latency, over the concurrency."""
         latency_s = float(self.meta["latency_ms"]) / 1000
@@ -93,6 +98,9 @@ class Results:
 
     def ratio_to_floor(self, n: int, scenario: str, setting: str = DEFAULT_SETTING) -> float | None:
         return _ratio(self.wall(ALLOY_STACK, n, scenario, setting), self.floor(n, scenario, setting))
+
+    def ratio_to_paced_floor(self, n: int, scenario: str, setting: str = DEFAULT_SETTING) -> float | None:
+        return _ratio(self.wall(ALLOY_STACK, n, scenario, setting), self.paced_floor(n, scenario, setting))
 
     def larger_baseline(self, n: int, scenario: str, setting: str = DEFAULT_SETTING) -> float | None:
         values = [v for v in (self.client(n, scenario), self.floor(n, scenario, setting)) if v is not None]

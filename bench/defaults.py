@@ -37,9 +37,16 @@ SCENARIOS = (CREATE, NOOP_PREVIEW, NOOP_UP, REFRESH, UPDATE, DESTROY)
 NOOP_SCENARIOS = (NOOP_PREVIEW, NOOP_UP)
 LIFECYCLE_SCENARIOS = (CREATE, UPDATE, REFRESH, DESTROY)
 
-# The two stacks measured at every size.
+# The stacks measured at every size: the real one, the engine floor (a
+# do-nothing provider), and the engine floor at the API's pace (the same
+# provider sleeping the API latency where the real one calls the API), which
+# isolates what the real provider and client cost on top.
 ALLOY_STACK = "alloy"
 FLOOR_STACK = "engine-floor"
+PACED_FLOOR_STACK = "paced-floor"
+STACKS = (ALLOY_STACK, FLOOR_STACK, PACED_FLOOR_STACK)
+FLOOR_STACKS = (FLOOR_STACK, PACED_FLOOR_STACK)
+FLOOR_LATENCY_ENV = "BENCH_FLOOR_LATENCY_MS"
 
 # CLI settings compared: name -> (extra environment, extra CLI args).
 DEFAULT_SETTING = "default"

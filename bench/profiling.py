@@ -107,11 +107,10 @@ def summarise(folder: Path) -> dict[str, Any]:
 def _pstats_top(paths: Sequence[Path]) -> str:
     if not paths:
         return ""
-    stats = pstats.Stats(str(paths[0]), stream=io.StringIO())
+    text = io.StringIO()
+    stats = pstats.Stats(str(paths[0]), stream=text)
     for path in paths[1:]:
         stats.add(str(path))
-    text = io.StringIO()
-    stats.stream = text
     stats.strip_dirs().sort_stats("cumulative").print_stats(PROFILE_TOP)
     return text.getvalue().strip()
 

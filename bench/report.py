@@ -1,6 +1,6 @@
 """Write the results: ``bench.json`` (everything), ``bench.md`` (tables) and
-``time_per_user.png`` (time per user against N, per scenario, one panel per
-main setting)."""
+``time_per_user.png`` (time per user against N for each scenario and stack,
+one panel per main setting)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,17 @@ from typing import Any
 from matplotlib import colormaps
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.typing import LineStyleType
 
 from bench import baseline
 from bench.compare import Results, per_user_ms
-from bench.defaults import ALLOY_STACK, FLOOR_STACK, SCENARIOS, STUDY_SCENARIOS
+from bench.defaults import ALLOY_STACK, FLOOR_STACK, PACED_FLOOR_STACK, SCENARIOS, STACKS, STUDY_SCENARIOS
 
 JSON_NAME = "bench.json"
 MARKDOWN_NAME = "bench.md"
 PLOT_NAME = "time_per_user.png"
+STACK_STYLES: dict[str, LineStyleType] = {ALLOY_STACK: "-", FLOOR_STACK: "--", PACED_FLOOR_STACK: ":"}
 
 
 def write_results(raw: dict[str, Any], out_dir: Path) -> dict[str, Path]:
@@ -46,8 +49,11 @@ def markdown(raw: dict[str, Any]) -> str:
         "",
         "`× client`: alloy time / the client doing the same API work with "
         f"{meta['workers']} workers (refresh: one `GET /users`). `× floor`: alloy time / the same stack with a "
-        "do-nothing provider and the same setting. `latency floor`: calls needed × latency / concurrency. "
-        "Peak RSS in MB; CPU in s (CLI / provider / program). `load`: the machine's 1-minute load average "
+        "do-nothing provider and the same setting (the engine floor). `ideal`: calls needed × latency / "
+        "concurrency. `paced floor`, `× paced`: the engine floor whose provider sleeps where the real one calls "
+        "the API, as long as a call took the client (per worker; "
+        f"{_paces(meta)}), so `× paced` is what our provider adds to the engine at the API's pace. "
+        "Peak RSS in MB; CPU in s (CLI / provider / program / emulator, which a real run does not pay on its machine). `load`: the machine's 1-minute load average "
         "as the run ended (other work on the machine inflates wall times).",
     ]
     for setting in results.main_settings:
@@ -55,9 +61,9 @@ def markdown(raw: dict[str, Any]) -> str:
             "",
             f"## Scenarios, setting `{setting}`",
             "",
-            "| N | scenario | alloy s | ms/user | API calls | engine floor s | client s | latency floor s "
-            "| × client | × floor | CLI MB | provider MB | CPU CLI/prov/prog | state B/user | load |",
-            "|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+            "| N | scenario | alloy s | ms/user | API calls | engine floor s | client s | ideal s | paced floor s "
+            "| × client | × floor | × paced | CLI MB | provider MB | CPU CLI/prov/prog/emu | state B/user | load |",
+            "|---:|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
         ]
         for n in results.sizes:
             for scenario in SCENARIOS:
@@ -73,15 +79,15 @@ def markdown(raw: dict[str, Any]) -> str:
                 workers = 1 if operation == baseline.LIST else meta["workers"]
                 per_call = entry["wall_s"] * 1000 * workers / entry["calls"] if entry["calls"] else 0
                 lines.append(f"| {n} | {operation} | {entry['wall_s']:.2f} | {entry['calls']} | {per_call:.1f} |")
-    n = meta.get("study_size")
-    if n and len(results.settings) > 1:
-        lines += ["", f"## Checkpoint study (real stack, N={n})", "",
+    study_n = meta.get("study_size")
+    if study_n and len(results.settings) > 1:
+        lines += ["", f"## Checkpoint study (real stack, N={study_n})", "",
                   "Wall seconds, and in brackets the CLI's CPU seconds.", "",
                   "| setting | " + " | ".join(STUDY_SCENARIOS) + " |", "|---|" + "---:|" * len(STUDY_SCENARIOS)]
         for setting in results.settings:
             cells = []
             for scenario in STUDY_SCENARIOS:
-                run = results.run(ALLOY_STACK, n, scenario, setting)
+                run = results.run(ALLOY_STACK, study_n, scenario, setting)
                 cells.append("-" if run is None else f"{run['wall_s']:.2f} ({run['cpu_s']['cli']:.1f})")
             lines.append(f"| `{setting}` | " + " | ".join(cells) + " |")
     lines += ["", "## Targets", "", "| target | setting | scope | measured | limit | met |", "|---|---|---|---|---|---|"]
@@ -92,23 +98,22 @@ def markdown(raw: dict[str, Any]) -> str:
 
 
 def plot(raw: dict[str, Any], path: Path) -> None:
-    """Time per user against N, one colour per scenario (alloy solid, engine floor dashed), a panel per main setting."""
+    """Time per user against N, a colour per scenario and a line style per stack, a panel per main setting."""
     results = Results(raw)
     sizes, settings = results.sizes, results.main_settings or ["default"]
     # The Agg canvas directly: no pyplot, no global backend state.
-    figure = Figure(figsize=(7 * len(settings), 5))
+    figure = Figure(figsize=(7 * len(settings), 5.5))
     FigureCanvasAgg(figure)
     panels = figure.subplots(1, len(settings), squeeze=False, sharey=True)
     colours = colormaps["tab10"]
     for axes, setting in zip(panels[0], settings):
         for index, scenario in enumerate(SCENARIOS):
-            for stack, style in ((ALLOY_STACK, "-"), (FLOOR_STACK, "--")):
+            for stack in STACKS:
                 points = [(n, per_user_ms(results.wall(stack, n, scenario, setting), n)) for n in sizes]
                 points = [(n, value) for n, value in points if value is not None]
                 if points:
-                    label = f"{scenario} ({'alloy' if stack == ALLOY_STACK else 'engine floor'})"
-                    axes.plot([p[0] for p in points], [p[1] for p in points], style, marker="o",
-                              color=colours(index), label=label)
+                    axes.plot([p[0] for p in points], [p[1] for p in points], STACK_STYLES[stack], marker="o",
+                              markersize=4, color=colours(index))
         if len(sizes) > 1:
             axes.set_xscale("log")
         axes.set_yscale("log")
@@ -117,9 +122,11 @@ def plot(raw: dict[str, Any], path: Path) -> None:
         axes.set_title(f"setting {setting}")
         axes.grid(True, which="both", alpha=0.3)
     panels[0][0].set_ylabel("wall time per user (ms)")
-    panels[0][-1].legend(fontsize=7, ncol=2)
+    scenario_keys = [Line2D([], [], color=colours(i), marker="o", label=name) for i, name in enumerate(SCENARIOS)]
+    stack_keys = [Line2D([], [], color="grey", linestyle=STACK_STYLES[stack], label=stack) for stack in STACKS]
+    figure.legend(handles=scenario_keys + stack_keys, loc="lower center", ncol=len(SCENARIOS) + len(STACKS), fontsize=8)
     figure.suptitle(f"alloy-users: time per user, API latency {results.meta['latency_ms']:g} ms")
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0.07, 1, 1))
     figure.savefig(path, dpi=120)
 
 
@@ -128,9 +135,11 @@ def _scenario_row(results: Results, run: dict[str, Any], setting: str) -> str:
     return (
         f"| {n} | {scenario} | {run['wall_s']:.2f} | {_num(per_user_ms(run['wall_s'], n), 1)} "
         f"| {_calls(run['api_calls'])} | {_num(results.floor(n, scenario, setting))} | {_num(results.client(n, scenario))} "
-        f"| {results.latency_floor(n, scenario):.2f} | {_num(results.ratio_to_client(n, scenario, setting))} "
-        f"| {_num(results.ratio_to_floor(n, scenario, setting))} | {run['peak_rss_mb']['cli']:.0f} "
+        f"| {results.latency_floor(n, scenario):.2f} | {_num(results.paced_floor(n, scenario, setting))} "
+        f"| {_num(results.ratio_to_client(n, scenario, setting))} | {_num(results.ratio_to_floor(n, scenario, setting))} "
+        f"| {_num(results.ratio_to_paced_floor(n, scenario, setting))} | {run['peak_rss_mb']['cli']:.0f} "
         f"| {run['peak_rss_mb']['provider']:.0f} | {cpu['cli']:.1f} / {cpu['provider']:.1f} / {cpu['program']:.1f} "
+        f"/ {_num(run.get('emulator_cpu_s'), 1)} "
         f"| {run['state_bytes'] / n:.0f} | {_num(run.get('loadavg_1m'), 1)} |"
     )
 
@@ -142,6 +151,11 @@ def _calls(by_method: dict[str, int]) -> str:
 
 def _num(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _paces(meta: dict[str, Any]) -> str:
+    paces = meta.get("paced_floor_ms") or {}
+    return ", ".join(f"{value:g} ms at N={n}" for n, value in paces.items()) or "-"
 
 
 def _load(values: list[float] | None) -> str:

@@ -18,12 +18,23 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.defaults import ALLOY_STACK, FLOOR_PROJECT_DIR, FLOOR_STACK, REPO, RUN_TIMEOUT_S, STACK_NAME
+from bench.defaults import (
+    ALLOY_STACK,
+    FLOOR_LATENCY_ENV,
+    FLOOR_PROJECT_DIR,
+    FLOOR_STACKS,
+    PACED_FLOOR_STACK,
+    REPO,
+    RUN_TIMEOUT_S,
+    STACK_NAME,
+)
 from bench.sampler import TreeSampler, TreeUsage
 from bench.workload import BenchUser, floor_json, manifest_yaml
 from tests.pulumi_harness import PROGRAM_DIRS, PROGRAM_FILES, isolated_env
 
 FLOOR_FILES = ("Pulumi.yaml", "__main__.py", "floor_provider.py")
+# Modules of the real program that the floor uses too, so both record the same state shape.
+FLOOR_SHARED_MODULES = ("__init__.py", "provenance.py")
 OUTPUT_TAIL_CHARS = 4000
 
 
@@ -43,9 +54,10 @@ class RunResult:
 class BenchStack:
     """A project copy in ``root`` with the stack ``STACK_NAME`` selected.
 
-    ``kind`` is ``ALLOY_STACK`` (the real program) or ``FLOOR_STACK`` (the
-    do-nothing provider); both stacks get ``alloy:baseUrl`` = ``base_url`` and
-    ``alloy:apiKey`` = ``api_key`` (a secret).
+    ``kind`` is ``ALLOY_STACK`` (the real program), ``FLOOR_STACK`` (the
+    do-nothing provider) or ``PACED_FLOOR_STACK`` (the same, sleeping
+    ``latency_ms`` where the real provider calls the API); every stack gets
+    ``alloy:baseUrl`` = ``base_url`` and ``alloy:apiKey`` = ``api_key`` (a secret).
     ``env`` is added to the environment of every command.
     """
 
@@ -56,6 +68,7 @@ class BenchStack:
         *,
         base_url: str = "",
         api_key: str = "",
+        latency_ms: float = 0.0,
         env: Mapping[str, str] | None = None,
     ) -> None:
         self.root = root
@@ -70,13 +83,17 @@ class BenchStack:
                 shutil.copy2(REPO / name, self.work / name)
             for name in PROGRAM_DIRS:
                 shutil.copytree(REPO / name, self.work / name, ignore=shutil.ignore_patterns("__pycache__"))
-        elif kind == FLOOR_STACK:
+        elif kind in FLOOR_STACKS:
             for name in FLOOR_FILES:
                 shutil.copy2(FLOOR_PROJECT_DIR / name, self.work / name)
+            (self.work / "providers").mkdir()
+            for name in FLOOR_SHARED_MODULES:
+                shutil.copy2(REPO / "providers" / name, self.work / "providers" / name)
         else:
             raise ValueError(f"unknown stack kind {kind!r}")
         (self.work / ".venv").symlink_to(REPO / ".venv")
-        self.env = isolated_env(root / "home", self.state, env)
+        pace = {FLOOR_LATENCY_ENV: f"{latency_ms:g}"} if kind == PACED_FLOOR_STACK else {}
+        self.env = isolated_env(root / "home", self.state, {**pace, **(env or {})})
         self._runs = 0
         self.command("stack", "init", STACK_NAME)
         # The floor gets the same config (it ignores it): the same secret to

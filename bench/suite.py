@@ -1,8 +1,8 @@
 """The benchmark run.
 
 For each size: the client baseline, then, for each main setting (default
-checkpoints, ``PULUMI_SKIP_CHECKPOINTS``), the real stack and the engine floor
-through every scenario; then the checkpoint study (more settings, real stack,
+checkpoints, ``PULUMI_SKIP_CHECKPOINTS``), the real stack, the engine floor
+and the paced engine floor through every scenario; then the checkpoint study (more settings, real stack,
 write scenarios, one size). All of it ``repeat`` times: the report keeps the
 fastest repeat, the usual way to see through other work on the machine.
 
@@ -24,19 +24,21 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from bench import baseline
 from bench.defaults import (
     ALLOY_STACK,
     CREATE,
     DEFAULT_SETTING,
     DESTROY,
-    FLOOR_STACK,
     NOOP_PREVIEW,
     NOOP_UP,
     REFRESH,
     REPO,
     SCENARIOS,
     SETTINGS,
+    STACKS,
     STUDY_SCENARIOS,
     UPDATE,
 )
@@ -66,7 +68,8 @@ class SuiteOptions:
 @dataclass
 class Measurement:
     """One scenario on one stack: wall time, API calls, peak RSS and CPU by role,
-    state size after it, and the machine's 1-minute load average when it ended."""
+    state size after it, the machine's 1-minute load average when it ended, and
+    the CPU the emulator spent meanwhile (on this machine, not in a real run)."""
 
     stack: str
     setting: str
@@ -80,6 +83,7 @@ class Measurement:
     state_bytes: int
     backend_bytes: int
     loadavg_1m: float
+    emulator_cpu_s: float = 0.0
     repeat: int = 0
     args: list[str] = field(default_factory=list)
 
@@ -123,7 +127,9 @@ def run_lifecycle(
         if scenario == UPDATE:
             stack.write_users(changed_users)
         emulator.admin.clear_requests()
+        emulator_cpu_before = _cpu_seconds(emulator.pid)
         result = stack.run(*scenario_args(scenario, extra_args), env=env)
+        emulator_cpu_s = _cpu_seconds(emulator.pid) - emulator_cpu_before
         routes = emulator.admin.counters()
         by_method: dict[str, int] = {}
         for route, count in routes.items():
@@ -142,6 +148,7 @@ def run_lifecycle(
             state_bytes=stack.checkpoint_bytes(),
             backend_bytes=stack.backend_bytes(),
             loadavg_1m=round(os.getloadavg()[0], 2),
+            emulator_cpu_s=round(emulator_cpu_s, 2),
             repeat=repeat,
             args=list(result.args),
         )
@@ -163,11 +170,13 @@ def run_suite(options: SuiteOptions, emulator: EmulatorProcess, log: Log = print
     baselines: list[dict[str, Any]] = []
     runs: list[Measurement] = []
 
-    def lifecycle(root: Path, kind: str, n: int, scenarios: Sequence[str], setting: str, repeat: int) -> None:
+    def lifecycle(
+        root: Path, kind: str, n: int, scenarios: Sequence[str], setting: str, repeat: int, pace_ms: float = 0.0
+    ) -> None:
         users = make_users(n)
         changed = with_changed_names(users, options.update_share)
         reset_emulator(emulator, options.latency_ms)
-        stack = BenchStack(root, kind, base_url=emulator.url, api_key=emulator.api_key)
+        stack = BenchStack(root, kind, base_url=emulator.url, api_key=emulator.api_key, latency_ms=pace_ms)
         try:
             runs.extend(run_lifecycle(stack, emulator, users, changed, scenarios, setting=setting, repeat=repeat, log=log))
         finally:
@@ -181,15 +190,18 @@ def run_suite(options: SuiteOptions, emulator: EmulatorProcess, log: Log = print
                 users = make_users(n)
                 differing = [new for old, new in zip(users, with_changed_names(users, options.update_share)) if new != old]
                 reset_emulator(emulator, options.latency_ms)
-                for result in baseline.run_client_baseline(
+                results = baseline.run_client_baseline(
                     emulator.url, emulator.api_key, users, differing, options.workers,
                     on_done=lambda r: log(f"  {'client':<12} {'':<18} N={n:<5} {r.operation:<12} {r.wall_s:8.2f} s  {r.calls:5d} API calls"),
-                ):
-                    baselines.append({"n": n, "repeat": repeat, **asdict(result)})
+                )
+                baselines.extend({"n": n, "repeat": repeat, **asdict(result)} for result in results)
+                # The paced floor sleeps as long as one API call took the client (per worker).
+                pace_ms = baseline.call_ms(results, options.workers)
+                meta["paced_floor_ms"][str(n)] = round(pace_ms, 2)
                 for setting in options.settings:
-                    # Alternating the stacks spreads the machine's other load over both.
-                    for kind in (ALLOY_STACK, FLOOR_STACK):
-                        lifecycle(root / f"{kind}-{setting}-{n}-{repeat}", kind, n, SCENARIOS, setting, repeat)
+                    # Alternating the stacks spreads the machine's other load over all of them.
+                    for kind in STACKS:
+                        lifecycle(root / f"{kind}-{setting}-{n}-{repeat}", kind, n, SCENARIOS, setting, repeat, pace_ms)
             if options.study_settings:
                 log(f"checkpoint study at N={options.study_size}, repeat {repeat + 1}/{options.repeat}")
                 for setting in options.study_settings:
@@ -198,6 +210,11 @@ def run_suite(options: SuiteOptions, emulator: EmulatorProcess, log: Log = print
     meta["duration_s"] = round(time.time() - started, 1)
     meta["loadavg_end"] = list(os.getloadavg())
     return {"meta": meta, "baselines": baselines, "runs": [asdict(run) for run in runs]}
+
+
+def _cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system
 
 
 def _meta(options: SuiteOptions) -> dict[str, Any]:
@@ -212,6 +229,7 @@ def _meta(options: SuiteOptions) -> dict[str, Any]:
         "study_settings": list(options.study_settings),
         "study_size": options.study_size,
         "repeat": options.repeat,
+        "paced_floor_ms": {},
         "pulumi_cli": cli.stdout.strip(),
         "pulumi_python_sdk": metadata.version("pulumi"),
         "python": platform.python_version(),

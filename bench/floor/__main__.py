@@ -1,5 +1,11 @@
 """Engine floor program: one ``NullUser`` per entry of ``users.json``, and the
-same stack outputs as the real program (``userIds``, ``adoptedUsers``)."""
+same stack outputs as the real program (``userIds``, ``adoptedUsers``).
+
+Like the real program, each resource records one source position (the line
+its user would have in users.yaml) instead of the SDK's call stack, through
+the real program's ``providers.provenance`` (copied in by ``bench.stacks``),
+so that both stacks write the same state shape.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +16,18 @@ from typing import Any
 import pulumi
 
 from floor_provider import NullUser
+from providers import provenance
 
 USERS_FILE = "users.json"
+# users.yaml has two header lines, then two lines per user.
+FIRST_LINE, LINES_PER_USER = 3, 2
 
 entries: list[dict[str, Any]] = json.loads(Path(USERS_FILE).read_text(encoding="utf-8"))
-resources = {
-    entry["username"]: NullUser(entry["username"], username=entry["username"], full_name=entry.get("fullName"))
-    for entry in entries
-}
+provenance.install()
+resources = {}
+for index, entry in enumerate(entries):
+    with provenance.declared_at("users.yaml", FIRST_LINE + LINES_PER_USER * index):
+        resources[entry["username"]] = NullUser(entry["username"], username=entry["username"], full_name=entry.get("fullName"))
 names = list(resources)
 pulumi.export(
     "userIds", pulumi.Output.all(*[resources[name].userId for name in names]).apply(lambda ids: dict(zip(names, ids)))

@@ -3,11 +3,18 @@
 It lives in an importable module (not ``__main__``) so that dill pickles the
 class by reference, as the real provider is, and each resource's state holds
 a short ``__provider`` string.
+
+With ``BENCH_FLOOR_LATENCY_MS`` set, it sleeps that long wherever the real
+provider makes an API call (each create, update and delete; the first read,
+as the real provider lists users once per run): the same pace, no HTTP.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
+import threading
+import time
 from typing import Any, Optional
 
 import pulumi
@@ -16,10 +23,21 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, Resou
 MANAGED_FIELDS = ("username", "fullName")
 # The length of an Alloy userId (24 hex characters), so state sizes compare.
 USER_ID_BYTES = 12
+LATENCY_ENV = "BENCH_FLOOR_LATENCY_MS"
+_first_read = threading.Event()
+
+
+def _pause() -> None:
+    seconds = float(os.environ.get(LATENCY_ENV) or 0) / 1000
+    if seconds > 0:
+        time.sleep(seconds)
 
 
 class NullUserProvider(ResourceProvider):
     """Answers every call at once, from its arguments only."""
+
+    # As the real provider: the pickled provider holds no secret, so it is not stored encrypted.
+    serialize_as_secret_always = False
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """An in-place change when a managed field differs."""
@@ -28,20 +46,26 @@ class NullUserProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         """A fresh id; the outputs are the real provider's."""
+        _pause()
         user_id = secrets.token_hex(USER_ID_BYTES)
         return CreateResult(user_id, _outputs(user_id, props))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         """The state as it is."""
+        if not _first_read.is_set():
+            _first_read.set()
+            _pause()
         outs = _outputs(id_, props)
         return ReadResult(id_, outs, {key: outs[key] for key in MANAGED_FIELDS if key in outs})
 
     def update(self, id_: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         """The new inputs become the outputs."""
+        _pause()
         return UpdateResult(_outputs(id_, news))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Nothing to delete."""
+        _pause()
 
 
 class NullUser(Resource, module="alloy", name="User"):
