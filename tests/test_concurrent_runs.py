@@ -37,10 +37,11 @@ def start_up(stack: PulumiProject) -> subprocess.Popen[str]:
     )
 
 
-def wait_until_posting(emulator, first: subprocess.Popen[str]) -> None:
-    """Until the first run has sent a POST (it holds the lock and is mid-update)."""
+def wait_until_posting(emulator, first: subprocess.Popen[str], posts: int) -> None:
+    """Until the first run has sent all its ``posts`` POSTs (it holds the lock
+    and is mid-update, and sends nothing more while they are slowed down)."""
     deadline = time.monotonic() + WAIT_FOR_FIRST_S
-    while emulator.admin.counters().get("POST /users", 0) == 0:
+    while emulator.admin.counters().get("POST /users", 0) < posts:
         assert first.poll() is None, f"the first run ended early:\n{first.communicate()}"
         assert time.monotonic() < deadline, "the first run never reached the API"
         time.sleep(0.05)
@@ -51,7 +52,7 @@ def test_a_second_run_is_refused_while_the_first_holds_the_stack(project, emulat
     emulator.admin.set_faults(latency_ms=POST_LATENCY_MS, routes=["POST /users"])
     first = start_up(stack)
     try:
-        wait_until_posting(emulator, first)
+        wait_until_posting(emulator, first, posts=3)
         calls_before = emulator.admin.counters()
         refused = {
             "up": stack.up(check=False),
