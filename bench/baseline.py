@@ -69,7 +69,8 @@ def run_client_baseline(
             def each(function: Callable[..., T], *columns: Iterable[Any]) -> list[T]:
                 return list(pool.map(function, *columns))
 
-            ids = timed(CREATE, len(users), lambda: each(client.create_user, [u.username for u in users], [u.full_name for u in users]))
+            names = [user.username for user in users]
+            ids = timed(CREATE, len(users), lambda: each(client.create_user, names, [u.full_name for u in users]))
             id_of = dict(zip((user.username for user in users), ids))
             timed(READ, len(ids), lambda: each(client.get_user, ids))
             timed(LIST, 1, client.list_users)

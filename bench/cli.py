@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="afterwards, profile the CLI (Go pprof) and the Python processes (cProfile) at the study "
                         "size, with each of --settings (bench/results/profile/profile.md)")
     parser.add_argument("--out", type=Path, default=DEFAULT_RESULTS_DIR, help="results folder (default: bench/results)")
-    parser.add_argument("--work-dir", type=Path, default=None, help="where the temporary stacks go (default: system temp)")
+    parser.add_argument("--work-dir", type=Path, default=None,
+                        help="where the temporary stacks go (default: system temp)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is not met")
     parser.add_argument("--from-json", type=Path, default=None, metavar="FILE",
                         help="run nothing: re-evaluate the targets of a bench.json and rewrite the reports")

@@ -78,7 +78,7 @@ class Results:
         return self.wall(FLOOR_STACK, n, scenario, setting)
 
     def paced_floor(self, n: int, scenario: str, setting: str = DEFAULT_SETTING) -> float | None:
-        """The engine floor at the API's pace: what the real stack would take if its provider cost nothing but the wait."""
+        """The engine floor at the API's pace: the real stack's time if its provider cost nothing but the wait."""
         return self.wall(PACED_FLOOR_STACK, n, scenario, setting)
 
     def latency_floor(self, n: int, scenario: str) -> float:

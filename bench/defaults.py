@@ -39,13 +39,14 @@ LIFECYCLE_SCENARIOS = (CREATE, UPDATE, REFRESH, DESTROY)
 
 # The stacks measured at every size: the real one, the engine floor (a
 # do-nothing provider), and the engine floor at the API's pace (the same
-# provider sleeping the API latency where the real one calls the API), which
-# isolates what the real provider and client cost on top.
+# provider sleeping, where the real one calls the API, as long as a call took
+# the client), which isolates what the real provider costs on top.
 ALLOY_STACK = "alloy"
 FLOOR_STACK = "engine-floor"
 PACED_FLOOR_STACK = "paced-floor"
 STACKS = (ALLOY_STACK, FLOOR_STACK, PACED_FLOOR_STACK)
 FLOOR_STACKS = (FLOOR_STACK, PACED_FLOOR_STACK)
+# Read by bench/floor/floor_provider.py (which cannot import bench).
 FLOOR_LATENCY_ENV = "BENCH_FLOOR_LATENCY_MS"
 
 # CLI settings compared: name -> (extra environment, extra CLI args).
@@ -59,7 +60,7 @@ SETTINGS: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
     "no-integrity-check": ({}, ("--disable-integrity-checking",)),
     "gzip-state": ({"PULUMI_DIY_BACKEND_GZIP": "true"}, ()),
 }
-# Every scenario, on both stacks, at every size.
+# Every scenario, on every stack, at every size.
 MAIN_SETTINGS = (DEFAULT_SETTING, SKIP_CHECKPOINTS)
 # Checkpoint study: the write scenarios on the real stack at one size.
 STUDY_SETTINGS = ("parallel-4", "parallel-16", "no-integrity-check", "gzip-state")

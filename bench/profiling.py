@@ -139,7 +139,9 @@ def markdown(summary: dict[str, Any]) -> str:
             lines += ["| provider gRPC method | calls | total s | mean ms | max ms |", "|---|---:|---:|---:|---:|"]
             for name, entry in data["provider_methods"].items():
                 mean = entry["total_s"] * 1000 / entry["calls"] if entry["calls"] else 0
-                lines.append(f"| {name} | {entry['calls']} | {entry['total_s']:.2f} | {mean:.1f} | {entry['max_s'] * 1000:.1f} |")
+                lines.append(
+                    f"| {name} | {entry['calls']} | {entry['total_s']:.2f} | {mean:.1f} | {entry['max_s'] * 1000:.1f} |"
+                )
             lines.append("")
         for title, key in (("CLI (Go pprof)", "cli_top"), ("provider (cProfile)", "provider_top"),
                            ("program (cProfile, main thread)", "program_top")):
@@ -154,7 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m bench.profiling", description="Profile the CLI and the Python processes of one lifecycle."
     )
     parser.add_argument("--size", type=int, default=DEFAULT_PROFILE_SIZE, help="users (default: %(default)s)")
-    parser.add_argument("--latency-ms", type=float, default=DEFAULT_LATENCY_MS, help="API latency (default: %(default)s)")
+    parser.add_argument("--latency-ms", type=float, default=DEFAULT_LATENCY_MS,
+                        help="API latency (default: %(default)s)")
     parser.add_argument("--settings", default=",".join(MAIN_SETTINGS),
                         help=f"comma-separated settings to profile (default: %(default)s; from {', '.join(SETTINGS)})")
     parser.add_argument("--out", type=Path, default=DEFAULT_RESULTS_DIR, help="results folder (default: bench/results)")

@@ -53,7 +53,8 @@ def markdown(raw: dict[str, Any]) -> str:
         "concurrency. `paced floor`, `× paced`: the engine floor whose provider sleeps where the real one calls "
         "the API, as long as a call took the client (per worker; "
         f"{_paces(meta)}), so `× paced` is what our provider adds to the engine at the API's pace. "
-        "Peak RSS in MB; CPU in s (CLI / provider / program / emulator, which a real run does not pay on its machine). `load`: the machine's 1-minute load average "
+        "Peak RSS in MB; CPU in s (CLI / provider / program / emulator, which a real run does not pay on its "
+        "machine). `load`: the machine's 1-minute load average "
         "as the run ended (other work on the machine inflates wall times).",
     ]
     for setting in results.main_settings:
@@ -90,10 +91,13 @@ def markdown(raw: dict[str, Any]) -> str:
                 run = results.run(ALLOY_STACK, study_n, scenario, setting)
                 cells.append("-" if run is None else f"{run['wall_s']:.2f} ({run['cpu_s']['cli']:.1f})")
             lines.append(f"| `{setting}` | " + " | ".join(cells) + " |")
-    lines += ["", "## Targets", "", "| target | setting | scope | measured | limit | met |", "|---|---|---|---|---|---|"]
+    lines += ["", "## Targets", "",
+              "| target | setting | scope | measured | limit | met |", "|---|---|---|---|---|---|"]
     for row in raw.get("targets", []):
         met = {True: "met", False: "**not met**", None: "n/a"}[row["met"]]
-        lines.append(f"| {row['target']} | `{row['setting']}` | {row['scope']} | {row['value']} | {row['limit']} | {met} |")
+        lines.append(
+            f"| {row['target']} | `{row['setting']}` | {row['scope']} | {row['value']} | {row['limit']} | {met} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -134,9 +138,11 @@ def _scenario_row(results: Results, run: dict[str, Any], setting: str) -> str:
     n, scenario, cpu = run["n"], run["scenario"], run["cpu_s"]
     return (
         f"| {n} | {scenario} | {run['wall_s']:.2f} | {_num(per_user_ms(run['wall_s'], n), 1)} "
-        f"| {_calls(run['api_calls'])} | {_num(results.floor(n, scenario, setting))} | {_num(results.client(n, scenario))} "
+        f"| {_calls(run['api_calls'])} | {_num(results.floor(n, scenario, setting))} "
+        f"| {_num(results.client(n, scenario))} "
         f"| {results.latency_floor(n, scenario):.2f} | {_num(results.paced_floor(n, scenario, setting))} "
-        f"| {_num(results.ratio_to_client(n, scenario, setting))} | {_num(results.ratio_to_floor(n, scenario, setting))} "
+        f"| {_num(results.ratio_to_client(n, scenario, setting))} "
+        f"| {_num(results.ratio_to_floor(n, scenario, setting))} "
         f"| {_num(results.ratio_to_paced_floor(n, scenario, setting))} | {run['peak_rss_mb']['cli']:.0f} "
         f"| {run['peak_rss_mb']['provider']:.0f} | {cpu['cli']:.1f} / {cpu['provider']:.1f} / {cpu['program']:.1f} "
         f"/ {_num(run.get('emulator_cpu_s'), 1)} "

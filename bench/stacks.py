@@ -1,5 +1,6 @@
-"""Private copies of the real project and of the engine-floor project, each
-with one stack on its own file backend, and timed, sampled pulumi runs.
+"""Private copies of the real project and of the engine-floor project
+(``bench/floor``), each with one stack on its own file backend, and timed,
+sampled pulumi runs.
 
 The copies follow ``tests.pulumi_harness`` (the same program files, a
 symlink to the repo's ``.venv``, an environment without the developer's
@@ -36,6 +37,8 @@ FLOOR_FILES = ("Pulumi.yaml", "__main__.py", "floor_provider.py")
 # Modules of the real program that the floor uses too, so both record the same state shape.
 FLOOR_SHARED_MODULES = ("__init__.py", "provenance.py")
 OUTPUT_TAIL_CHARS = 4000
+# The checkpoint file, plain or compressed (not its .bak copy or .attrs sidecar).
+CHECKPOINT_SUFFIXES = ("", ".gz", ".zst")
 
 
 class BenchRunError(RuntimeError):
@@ -152,8 +155,8 @@ class BenchStack:
     def checkpoint_path(self) -> Path | None:
         """The stack's checkpoint file under the backend folder (``.pulumi/stacks/...``), if any."""
         stacks = self.state / ".pulumi" / "stacks"
-        found = sorted(stacks.rglob(f"{STACK_NAME}.json*")) if stacks.is_dir() else []
-        found = [path for path in found if not path.name.endswith(".bak")]
+        names = {f"{STACK_NAME}.json{suffix}" for suffix in CHECKPOINT_SUFFIXES}
+        found = sorted(path for path in stacks.rglob(f"{STACK_NAME}.json*") if path.name in names)
         return found[0] if found else None
 
     def checkpoint_bytes(self) -> int:

@@ -178,7 +178,9 @@ def run_suite(options: SuiteOptions, emulator: EmulatorProcess, log: Log = print
         reset_emulator(emulator, options.latency_ms)
         stack = BenchStack(root, kind, base_url=emulator.url, api_key=emulator.api_key, latency_ms=pace_ms)
         try:
-            runs.extend(run_lifecycle(stack, emulator, users, changed, scenarios, setting=setting, repeat=repeat, log=log))
+            runs.extend(
+                run_lifecycle(stack, emulator, users, changed, scenarios, setting=setting, repeat=repeat, log=log)
+            )
         finally:
             stack.cleanup()
 
@@ -188,11 +190,14 @@ def run_suite(options: SuiteOptions, emulator: EmulatorProcess, log: Log = print
             for n in options.sizes:
                 log(f"N={n}, repeat {repeat + 1}/{options.repeat}: API latency {options.latency_ms:g} ms")
                 users = make_users(n)
-                differing = [new for old, new in zip(users, with_changed_names(users, options.update_share)) if new != old]
+                changed = with_changed_names(users, options.update_share)
+                differing = [new for old, new in zip(users, changed) if new != old]
                 reset_emulator(emulator, options.latency_ms)
                 results = baseline.run_client_baseline(
                     emulator.url, emulator.api_key, users, differing, options.workers,
-                    on_done=lambda r: log(f"  {'client':<12} {'':<18} N={n:<5} {r.operation:<12} {r.wall_s:8.2f} s  {r.calls:5d} API calls"),
+                    on_done=lambda r: log(
+                        f"  {'client':<31} N={n:<5} {r.operation:<12} {r.wall_s:8.2f} s  {r.calls:5d} API calls"
+                    ),
                 )
                 baselines.extend({"n": n, "repeat": repeat, **asdict(result)} for result in results)
                 # The paced floor sleeps as long as one API call took the client (per worker).
@@ -205,7 +210,8 @@ def run_suite(options: SuiteOptions, emulator: EmulatorProcess, log: Log = print
             if options.study_settings:
                 log(f"checkpoint study at N={options.study_size}, repeat {repeat + 1}/{options.repeat}")
                 for setting in options.study_settings:
-                    lifecycle(root / f"study-{setting}-{repeat}", ALLOY_STACK, options.study_size, STUDY_SCENARIOS, setting, repeat)
+                    folder = root / f"study-{setting}-{repeat}"
+                    lifecycle(folder, ALLOY_STACK, options.study_size, STUDY_SCENARIOS, setting, repeat)
     meta["finished"] = _now()
     meta["duration_s"] = round(time.time() - started, 1)
     meta["loadavg_end"] = list(os.getloadavg())

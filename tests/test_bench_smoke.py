@@ -44,7 +44,8 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
 
 
 def run_of(results: dict[str, Any], stack: str, scenario: str, setting: str = "default") -> dict[str, Any]:
-    matches = [r for r in results["runs"] if (r["stack"], r["scenario"], r["setting"], r["n"]) == (stack, scenario, setting, N)]
+    wanted = (stack, scenario, setting, N)
+    matches = [r for r in results["runs"] if (r["stack"], r["scenario"], r["setting"], r["n"]) == wanted]
     assert len(matches) == 1, f"{stack} {scenario} {setting}: {len(matches)} runs"
     return matches[0]
 

@@ -27,7 +27,8 @@ provenance.install()
 resources = {}
 for index, entry in enumerate(entries):
     with provenance.declared_at("users.yaml", FIRST_LINE + LINES_PER_USER * index):
-        resources[entry["username"]] = NullUser(entry["username"], username=entry["username"], full_name=entry.get("fullName"))
+        name = entry["username"]
+        resources[name] = NullUser(name, username=name, full_name=entry.get("fullName"))
 names = list(resources)
 pulumi.export(
     "userIds", pulumi.Output.all(*[resources[name].userId for name in names]).apply(lambda ids: dict(zip(names, ids)))

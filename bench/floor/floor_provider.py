@@ -34,7 +34,7 @@ def _pause() -> None:
 
 
 class NullUserProvider(ResourceProvider):
-    """Answers every call at once, from its arguments only."""
+    """Answers every call from its arguments only, after the optional pause."""
 
     # As the real provider: the pickled provider holds no secret, so it is not stored encrypted.
     serialize_as_secret_always = False

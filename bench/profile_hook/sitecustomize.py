@@ -61,7 +61,10 @@ def _install_provider(out: str) -> None:
 
     def dump_timings() -> None:
         with lock:
-            data = {name: {"calls": int(c), "total_s": round(t, 4), "max_s": round(m, 4)} for name, (c, t, m) in timings.items()}
+            data = {
+                name: {"calls": int(calls), "total_s": round(total, 4), "max_s": round(longest, 4)}
+                for name, (calls, total, longest) in timings.items()
+            }
         with open(os.path.join(out, f"provider-{pid}-methods.json"), "w", encoding="utf-8") as file:
             json.dump(data, file, indent=1)
 
