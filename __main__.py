@@ -1,5 +1,5 @@
 """alloy-users: keep the users of an Alloy account equal to users.yaml."""
 
-from providers.program import main
+from providers.stack.program import main
 
 main()

@@ -1,6 +1,6 @@
 """Baseline (a): the project's own client doing the API work directly.
 
-``providers.client.AlloyClient`` creates, reads, updates (the same share as
+``providers.alloy.client.AlloyClient`` creates, reads, updates (the same share as
 the update scenario) and deletes the users with ``PROVIDER_CONCURRENCY``
 workers, as many as the dynamic provider serves at once. ``list`` is the one
 ``GET /users`` with which the provider serves a whole refresh.
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from bench.workload import BenchUser
-from providers.client import AlloyClient, ClientSettings
+from providers.alloy.client import AlloyClient, ClientSettings
 
 T = TypeVar("T")
 

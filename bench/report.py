@@ -71,7 +71,7 @@ def markdown(raw: dict[str, Any]) -> str:
                 run = results.run(ALLOY_STACK, n, scenario, setting)
                 if run is not None:
                     lines.append(_scenario_row(results, run, setting))
-    lines += ["", "## Client baseline (`providers.client.AlloyClient`)", "",
+    lines += ["", "## Client baseline (`providers.alloy.client.AlloyClient`)", "",
               "| N | operation | s | API calls | ms a call per worker |", "|---:|---|---:|---:|---:|"]
     for n in results.sizes:
         for operation in baseline.OPERATIONS:

@@ -29,8 +29,8 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from providers.client import AlloyClient, AlloyUserRecord
-from providers.errors import (
+from providers.alloy.client import AlloyClient, AlloyUserRecord
+from providers.alloy.errors import (
     AlloyBadRequestError,
     AlloyConflictError,
     AlloyError,
@@ -39,8 +39,8 @@ from providers.errors import (
     AlloyServerError,
     AlloyUnreachableError,
 )
-from providers.settings import RunSettings, read_settings
-from providers import provider_host
+from providers.alloy.settings import RunSettings, read_settings
+from providers.stack import provider_host
 
 MANAGED_FIELDS = ("username", "fullName")
 # Failures after which a create may or may not have happened in Alloy.

@@ -13,9 +13,9 @@ import os
 from dataclasses import dataclass, replace
 from typing import Mapping, Optional
 
-from providers.client import AlloyClient
-from providers.errors import AlloyError
-from providers.settings import API_KEY_ENV, read_settings
+from providers.alloy.client import AlloyClient
+from providers.alloy.errors import AlloyError
+from providers.alloy.settings import API_KEY_ENV, read_settings
 from review.plan import Action, ExistingUser, Plan
 
 API_KEY_CONFIG = "alloy:apiKey"

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 
-from providers.client import AlloyClient, ClientSettings, validate_base_url
-from providers.errors import (
+from providers.alloy.client import AlloyClient, ClientSettings, validate_base_url
+from providers.alloy.errors import (
     AlloyAuthError,
     AlloyConfigError,
     AlloyConflictError,

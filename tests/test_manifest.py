@@ -20,7 +20,7 @@ from providers.manifest import (
     load_manifest,
     parse_manifest,
 )
-from providers.manifest_problems import MAX_SHOWN_PROBLEMS
+from providers.manifest.problems import MAX_SHOWN_PROBLEMS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = REPO_ROOT / "users.yaml"

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from providers.manifest import Manifest, ManifestError, parse_manifest
-from providers.manifest_fmt import MODELINE, format_manifest
+from providers.manifest.fmt import MODELINE, format_manifest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = REPO_ROOT / "users.yaml"

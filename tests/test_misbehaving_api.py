@@ -18,8 +18,8 @@ from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
 from providers.alloy_user import AlloyUserProvider
-from providers.client import AlloyClient, ClientSettings
-from providers.errors import AlloyProtocolError, AlloyServerError
+from providers.alloy.client import AlloyClient, ClientSettings
+from providers.alloy.errors import AlloyProtocolError, AlloyServerError
 from tests.scripted_api import ScriptedApi, answer, cut_off, json_answer, rewritten
 from tests.manifests import TWO_USERS
 

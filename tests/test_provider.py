@@ -7,7 +7,7 @@ from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
 from providers.alloy_user import AlloyUserProvider
-from providers.errors import AlloyConflictError, AlloyNotFoundError
+from providers.alloy.errors import AlloyConflictError, AlloyNotFoundError
 
 PROVIDER_BLOB = "serialized-provider"
 

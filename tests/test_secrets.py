@@ -26,9 +26,9 @@ from typing import Any
 
 import pytest
 
-from providers.client import AlloyClient, ClientSettings, validate_base_url
-from providers.errors import AlloyAuthError, AlloyConfigError, AlloyUnreachableError
-from providers.settings import read_settings
+from providers.alloy.client import AlloyClient, ClientSettings, validate_base_url
+from providers.alloy.errors import AlloyAuthError, AlloyConfigError, AlloyUnreachableError
+from providers.alloy.settings import read_settings
 from tests.scripted_api import ScriptedApi
 from tests.manifests import TWO_USERS
 

@@ -3,7 +3,7 @@ same stack outputs as the real program (``userIds``, ``adoptedUsers``).
 
 Like the real program, each resource records one source position (the line
 its user would have in users.yaml) instead of the SDK's call stack, through
-the real program's ``providers.provenance`` (copied in by ``bench.stacks``),
+the real program's ``providers.stack.provenance`` (copied in by ``bench.stacks``),
 so that both stacks write the same state shape.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 
 from floor_provider import NullUser
-from providers import provenance
+from providers.stack import provenance
 
 USERS_FILE = "users.json"
 # users.yaml has two header lines, then two lines per user.

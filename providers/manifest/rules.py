@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from providers.manifest_problems import Pointer, Problem, format_pointer
-from providers.manifest_yaml import Position, YamlDocument
+from providers.manifest.problems import Pointer, Problem, format_pointer
+from providers.manifest.yaml_reader import Position, YamlDocument
 
 
 def fold(name: str) -> str:

@@ -28,7 +28,7 @@ import traceback
 from types import ModuleType
 from typing import Any
 
-from providers.errors import AlloyError
+from providers.alloy.errors import AlloyError
 
 _HOST_CLASS = "DynamicResourceProviderServicer"
 ENGINE_POLL_INTERVAL_S = 2.0

@@ -19,14 +19,14 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from providers.client import (
+from providers.alloy.client import (
     DEFAULT_BACKOFF_S,
     DEFAULT_BASE_URL,
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT_S,
     ClientSettings,
 )
-from providers.errors import AlloyConfigError
+from providers.alloy.errors import AlloyConfigError
 
 API_KEY_ENV = "ALLOY_API_KEY"
 DEFAULT_MANIFEST = "users.yaml"

@@ -32,9 +32,9 @@ from ruamel.yaml.comments import Comment, CommentedBase, CommentedMap, Commented
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.scalarstring import ScalarString
 
-from providers.manifest import DEFAULT_MANIFEST_PATH, Manifest, ManifestError, parse_manifest
-from providers.manifest_problems import Pointer
-from providers.manifest_yaml import LINE_BREAK, STRING_TAG, quiet_yaml, safe_yaml
+from providers.manifest.loader import DEFAULT_MANIFEST_PATH, Manifest, ManifestError, parse_manifest
+from providers.manifest.problems import Pointer
+from providers.manifest.yaml_reader import LINE_BREAK, STRING_TAG, quiet_yaml, safe_yaml
 
 TOP_LEVEL_ORDER = ("version", "allowEmpty", "users")
 USER_KEY_ORDER = ("username", "fullName", "previousUsernames", "protect", "retainOnDelete")

@@ -14,12 +14,12 @@ from typing import Any, NoReturn
 import pulumi
 from pulumi.runtime.config import get_config, is_config_secret
 
-from providers import provenance
+from providers.stack import provenance
 from providers.alloy_user import AlloyUser
-from providers.client import validate_base_url
-from providers.errors import AlloyConfigError
+from providers.alloy.client import validate_base_url
+from providers.alloy.errors import AlloyConfigError
 from providers.manifest import Manifest, ManifestError, load_manifest
-from providers.settings import API_KEY_ENV, RunSettings, read_settings
+from providers.alloy.settings import API_KEY_ENV, RunSettings, read_settings
 
 API_KEY_CONFIG = "alloy:apiKey"
 # The exit code by which a Pulumi Python program tells the language host that

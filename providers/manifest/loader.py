@@ -6,12 +6,12 @@
 Either a ``Manifest`` comes back, or one ``ManifestError`` lists every problem
 found, one per line: ``users.yaml:12:7: users[3].username: must not be empty``.
 The checks, in order: the file can be read, is at most ``MAX_MANIFEST_BYTES``
-and is UTF-8; the YAML parses safely (``manifest_yaml``: no object tags, no
+and is UTF-8; the YAML parses safely (``yaml_reader``: no object tags, no
 duplicate keys, bounded aliases); it has the shape of ``users.schema.json``
-(``manifest_schema``); the entries agree with each other (``manifest_rules``).
+(``schema``); the entries agree with each other (``rules``).
 
 Command line, without Pulumi (for pre-commit and CI):
-``python -m providers.manifest check|fmt [--check] [FILE...]`` (see ``manifest_cli``).
+``python -m providers.manifest check|fmt [--check] [FILE...]`` (see ``cli``).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from providers.manifest_problems import ManifestError, Problem
-from providers.manifest_rules import entry_problems
-from providers.manifest_schema import shape_problems
-from providers.manifest_yaml import YamlDocument, position_at_index, read_yaml
+from providers.manifest.problems import ManifestError, Problem
+from providers.manifest.rules import entry_problems
+from providers.manifest.schema import shape_problems
+from providers.manifest.yaml_reader import YamlDocument, position_at_index, read_yaml
 
 __all__ = [
     "DEFAULT_MANIFEST_PATH",
@@ -156,8 +156,3 @@ def _manifest(document: YamlDocument) -> Manifest:
         allow_empty=data.get("allowEmpty", False),
     )
 
-
-if __name__ == "__main__":
-    from providers.manifest_cli import main
-
-    raise SystemExit(main())

@@ -16,8 +16,8 @@ import difflib
 import sys
 from typing import Sequence
 
-from providers.manifest import DEFAULT_MANIFEST_PATH, ManifestError, load_manifest, read_manifest_text
-from providers.manifest_fmt import FormatError, format_manifest
+from providers.manifest.loader import DEFAULT_MANIFEST_PATH, ManifestError, load_manifest, read_manifest_text
+from providers.manifest.fmt import FormatError, format_manifest
 
 PROGRAM = "python -m providers.manifest"
 

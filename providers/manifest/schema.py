@@ -22,10 +22,10 @@ from typing import Any, Iterator
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from providers.manifest_problems import Pointer, Problem, format_pointer
-from providers.manifest_yaml import Position, YamlDocument
+from providers.manifest.problems import Pointer, Problem, format_pointer
+from providers.manifest.yaml_reader import Position, YamlDocument
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "users.schema.json"
+SCHEMA_PATH = Path(__file__).resolve().parent / "users.schema.json"
 
 # Which error to show when one value breaks several rules: the first of these.
 KEYWORD_RANK = {

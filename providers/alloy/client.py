@@ -10,7 +10,7 @@ Contracts:
   retried only when the connection could not be opened, or on 429 (the server
   did nothing). Any other failure raises, and the caller must find out whether
   the user was created (``find_user_by_username``) before posting again.
-- Errors are the typed ones of ``providers.errors``; no message contains the key.
+- Errors are the typed ones of ``providers.alloy.errors``; no message contains the key.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from providers.errors import (
+from providers.alloy.errors import (
     AlloyConfigError,
     AlloyNotFoundError,
     AlloyProtocolError,

@@ -26,7 +26,7 @@ from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
-from providers.manifest_problems import Pointer, Problem, format_pointer
+from providers.manifest.problems import Pointer, Problem, format_pointer
 
 # Limits that keep a hostile or broken file cheap to reject. A valid manifest
 # is four levels deep. Values reached again through an alias are counted: a

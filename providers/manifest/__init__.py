@@ -1,0 +1,35 @@
+"""The manifest toolkit: read, validate, normalise and format ``users.yaml``.
+
+No Pulumi here; the program, the review tools and the command line
+(``python -m providers.manifest check|fmt``) all go through this package.
+
+- ``loader``: the library entry points (``load_manifest``, ``parse_manifest``).
+- ``yaml_reader``: safe YAML with a position for every value.
+- ``schema``: the shape, checked against ``users.schema.json`` (shipped here).
+- ``rules``: what entries must agree on (unique usernames, renames).
+- ``problems``: ``file:line:col: pointer: reason`` and ``ManifestError``.
+- ``fmt`` and ``cli``: the canonical form and the command line.
+"""
+
+from __future__ import annotations
+
+from providers.manifest.loader import (
+    MAX_MANIFEST_BYTES,
+    DesiredUser,
+    Manifest,
+    load_manifest,
+    parse_manifest,
+    read_manifest_text,
+)
+from providers.manifest.problems import ManifestError, Problem
+
+__all__ = [
+    "MAX_MANIFEST_BYTES",
+    "DesiredUser",
+    "Manifest",
+    "ManifestError",
+    "Problem",
+    "load_manifest",
+    "parse_manifest",
+    "read_manifest_text",
+]
