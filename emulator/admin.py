@@ -3,14 +3,18 @@
 It needs no key, bypasses faults, and is neither counted nor logged.
 
 - ``GET  /_emulator/health``        ``{"status": "ok"}``
-- ``GET  /_emulator/faults``        the fault configuration (``fail_next``: entries not yet used)
-- ``PUT  /_emulator/faults``        replace it (keys: see ``emulator.faults``); 400 with a message when invalid
-- ``POST /_emulator/reset``         wipe users, request log, counters and faults
+- ``GET  /_emulator/faults``        the fault configuration and API variants (``fail_next``: entries not yet used)
+- ``PUT  /_emulator/faults``        replace it (keys: see ``emulator.faults``; omitted keys take their
+                                    defaults); 400 with a message when invalid (the old one stays)
+- ``PATCH /_emulator/faults``       merge: the keys given replace theirs, the others keep their live values
+- ``POST /_emulator/reset``         wipe users, request log, counters, faults and API variants (all to defaults)
 - ``GET  /_emulator/requests``      ``{"data": [log entry, ...]}`` (see ``emulator.requestlog.LogEntry``)
 - ``DELETE /_emulator/requests``    forget the request log and zero the counters (users and faults stay)
 - ``GET  /_emulator/counters``      ``{"POST /users": 3, "GET /users": 1, ...}``
 - ``GET  /_emulator/users``         ``{"data": [{"seq", "userId", "username", "fullName", "createdAt", "updatedAt"}]}``
-- ``POST /_emulator/users``         seed a user ``{"username", "fullName"?, "userId"?}`` -> ``{"userId"}``
+- ``POST /_emulator/users``         seed a user ``{"username", "fullName"?, "userId"?}`` -> ``{"userId"}``;
+                                    ``"username": null`` makes a user without a username
+                                    (``username`` may not be left out); obeys ``case_insensitive_usernames``
 - ``GET  /_emulator/openapi.json``  Alloy's OpenAPI document for ``POST /users`` (the seed), as JSON
 - ``GET  /_emulator/openapi.yaml``  the same, as the YAML text kept in ``emulator/openapi/``
 """
@@ -26,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from emulator.bodies import parse_create, read_json_object
+from emulator.bodies import parse_seed, read_json_object
 from emulator.defaults import ADMIN_PREFIX, SEED_OPENAPI_PATH
 from emulator.errors import EXCEPTION_HANDLERS, ApiError
 from emulator.faults import FaultConfig, FaultConfigError
@@ -59,6 +63,17 @@ async def put_faults(request: Request) -> JSONResponse:
     except FaultConfigError as exc:
         raise ApiError(400, str(exc)) from None
     state.faults.configure(config)
+    return JSONResponse(state.faults.snapshot())
+
+
+async def patch_faults(request: Request) -> JSONResponse:
+    """Merge keys into the live fault configuration."""
+    state = _state(request)
+    body = await read_json_object(request, state.max_body_bytes, strict_content_type=False)
+    try:
+        state.faults.merge(body)
+    except FaultConfigError as exc:
+        raise ApiError(400, str(exc)) from None
     return JSONResponse(state.faults.snapshot())
 
 
@@ -96,13 +111,15 @@ async def seed_user(request: Request) -> JSONResponse:
     """Create a user directly (no faults, no log); ``userId`` may be fixed."""
     state = _state(request)
     body = await read_json_object(request, state.max_body_bytes, strict_content_type=False)
-    fields = parse_create(body)
+    fields = parse_seed(body)
     user_id = body.get("userId")
     if user_id is not None and not (isinstance(user_id, str) and is_user_id(user_id)):
         raise ApiError(400, "userId must be 24 lower-case hex characters")
-    assert fields.username is not None
+    fold_case = state.faults.variants.case_insensitive_usernames
     try:
-        user = await run_in_threadpool(state.store.create, fields.username, fields.full_name, user_id=user_id)
+        user = await run_in_threadpool(
+            state.store.create, fields.username, fields.full_name, user_id=user_id, fold_case=fold_case
+        )
     except (UsernameTaken, UserIdTaken) as exc:
         raise ApiError(409, str(exc)) from None
     return JSONResponse({"userId": user.user_id})
@@ -141,6 +158,7 @@ def build_admin_app(state: EmulatorState) -> Starlette:
             Route(f"{prefix}/health", health, methods=["GET"]),
             Route(f"{prefix}/faults", get_faults, methods=["GET"]),
             Route(f"{prefix}/faults", put_faults, methods=["PUT"]),
+            Route(f"{prefix}/faults", patch_faults, methods=["PATCH"]),
             Route(f"{prefix}/reset", reset, methods=["POST"]),
             Route(f"{prefix}/requests", request_log, methods=["GET"]),
             Route(f"{prefix}/requests", clear_request_log, methods=["DELETE"]),

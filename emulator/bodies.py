@@ -68,6 +68,14 @@ def parse_create(body: dict[str, Any]) -> UserFields:
     return UserFields(_username(body[_USERNAME]), _full_name(body))
 
 
+def parse_seed(body: dict[str, Any]) -> UserFields:
+    """Validate an admin seeding body: as a create, except that ``"username": null``
+    means a user without a username (the key itself is still required)."""
+    if body.get(_USERNAME, "") is None:
+        return UserFields(None, _full_name(body))
+    return parse_create(body)
+
+
 def parse_update(body: dict[str, Any]) -> UserFields:
     """Validate an update body: ``username`` and/or ``fullName``, at least one."""
     if _USERNAME not in body and _FULL_NAME not in body:

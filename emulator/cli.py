@@ -2,8 +2,11 @@
 
 Prints ``emulator listening on http://127.0.0.1:PORT`` on stdout once ready
 (and writes the URL to ``--ready-file``); stops cleanly, exit code 0, on
-SIGTERM or SIGINT. Fault options take the same values as
-``PUT /_emulator/faults`` (see ``emulator.faults``).
+SIGTERM or SIGINT. Fault options and API variants take the same values as
+``PUT /_emulator/faults`` (see ``emulator.faults`` and ``emulator.variants``);
+they set the starting configuration: ``POST /_emulator/reset`` and
+``PUT /_emulator/faults`` put omitted keys back to their defaults, not to
+these flags.
 """
 
 from __future__ import annotations
@@ -27,23 +30,30 @@ from emulator.defaults import (
     DEFAULT_PORT,
     GRACEFUL_SHUTDOWN_S,
     MAX_BODY_BYTES,
+    MAX_PAGE_LIMIT,
 )
 from emulator.faults import FaultConfig, FaultConfigError
 from emulator.server import EmulatorServer, print_ready_line
 from emulator.settings import Settings, resolve_api_keys
+from emulator.variants import IMMUTABLE_MODES, UNAUTHORIZED_BODIES
 
-# CLI flag -> fault key, for the flags that map one to one.
-_FAULT_FLAGS: dict[str, str] = {
-    "seed": "seed",
-    "latency_ms": "latency_ms",
-    "jitter_ms": "jitter_ms",
-    "rate_limit_rate": "rate_limit_rate",
-    "retry_after_s": "retry_after_s",
-    "error_rate": "error_rate",
-    "drop_after_commit_rate": "drop_after_commit_rate",
-    "slow_after_commit_rate": "slow_after_commit_rate",
-    "slow_s": "slow_s",
-}
+# Fault keys whose flag (``--latency-ms`` for ``latency_ms``) takes the value as is.
+_SCALAR_FAULT_KEYS: tuple[str, ...] = (
+    "seed",
+    "latency_ms",
+    "jitter_ms",
+    "rate_limit_rate",
+    "retry_after_s",
+    "error_rate",
+    "drop_after_commit_rate",
+    "slow_after_commit_rate",
+    "slow_s",
+    # API variants (emulator.variants)
+    "case_insensitive_usernames",
+    "immutable_usernames",
+    "page_size",
+    "unauthorized_body",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,13 +79,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES, help="413 above this (default: %(default)s)")
     parser.add_argument(
         "--graceful-shutdown-s",
-        type=float,
+        type=int,
         default=GRACEFUL_SHUTDOWN_S,
-        help="on SIGTERM/SIGINT, in-flight requests get this long before they are cancelled (default: %(default)s)",
+        help="on SIGTERM/SIGINT, in-flight requests get this many whole seconds before they are cancelled "
+        "(default: %(default)s)",
     )
 
     faults = parser.add_argument_group("faults (the same keys as PUT /_emulator/faults; see emulator/faults.py)")
-    faults.add_argument("--faults", metavar="JSON|@FILE", help="a whole fault configuration; the flags below override it")
+    faults.add_argument(
+        "--faults",
+        metavar="JSON|@FILE",
+        help="a whole fault configuration (API variants included); the flags below override it",
+    )
     faults.add_argument("--seed", type=int, help="seed for reproducible random faults")
     faults.add_argument(
         "--fault-route",
@@ -101,6 +116,38 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         metavar="FAULT[@ROUTE]",
         help='a scripted fault, e.g. "503@POST /users" or "drop_after_commit"; repeatable, used in order',
+    )
+
+    variants = parser.add_argument_group(
+        "API variants (where Alloy's docs disagree; the same keys in PUT/PATCH /_emulator/faults; "
+        "see emulator/variants.py)"
+    )
+    variants.add_argument(
+        "--case-insensitive-usernames",
+        action="store_const",
+        const=True,
+        help="usernames are unique ignoring case (str.casefold): creating or renaming onto ADA@x.test while "
+        "ada@x.test exists is 409; a username in a path matches ignoring case (default: exact comparison)",
+    )
+    variants.add_argument(
+        "--immutable-usernames",
+        choices=list(IMMUTABLE_MODES),
+        metavar="MODE",
+        help="PUT /users/{userId} with a different username: 'ignore' answers 200 with the username unchanged "
+        "(fullName still applied), 'reject' answers 400 {} and changes nothing; 'off' (default) renames",
+    )
+    variants.add_argument(
+        "--page-size",
+        type=int,
+        metavar="N",
+        help=f"page GET /users, N (1-{MAX_PAGE_LIMIT}) users a page unless ?limit= (1-{MAX_PAGE_LIMIT}) says "
+        'otherwise, ?offset= to skip; answers {"data": [...], "pagination": {"hasMore", "nextOffset"}}; '
+        "0 (default): not paged, {\"data\": [...]}",
+    )
+    variants.add_argument(
+        "--unauthorized-body",
+        choices=list(UNAUTHORIZED_BODIES),
+        help="body of a 401: 'empty' {} (default, 2025-09 docs) or 'legacy' {\"message\": \"Unauthorized\"} (older docs)",
     )
     return parser
 
@@ -134,8 +181,8 @@ def _fault_json(args: argparse.Namespace) -> dict[str, Any]:
         if not isinstance(loaded, dict):
             raise ValueError("--faults must be a JSON object")
         data.update(loaded)
-    for flag, key in _FAULT_FLAGS.items():
-        value = getattr(args, flag)
+    for key in _SCALAR_FAULT_KEYS:
+        value = getattr(args, key)
         if value is not None:
             data[key] = value
     if args.routes:

@@ -46,8 +46,8 @@ DEFAULT_SLOW_S = 15.0
 REQUEST_LOG_LIMIT = 10_000
 
 # On SIGTERM/SIGINT, in-flight requests (e.g. a slow fault) get this long to
-# finish before they are cancelled.
-GRACEFUL_SHUTDOWN_S = 3.0
+# finish before they are cancelled (whole seconds: uvicorn takes an int).
+GRACEFUL_SHUTDOWN_S = 3
 
 # The one line printed on stdout once the server accepts connections.
 READY_LINE_FORMAT = "emulator listening on {url}"
@@ -55,7 +55,11 @@ READY_LINE_FORMAT = "emulator listening on {url}"
 # The copy of Alloy's OpenAPI text for `POST /users` (from create-a-user.seed.md).
 SEED_OPENAPI_PATH = Path(__file__).resolve().parent / "openapi" / "create-a-user.yaml"
 
-# Test handle (emulator.testing).
+# The launcher and test handles (emulator.process, emulator.testing).
 STARTUP_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 10.0
 ADMIN_TIMEOUT_S = 10.0
+
+# Pagination of GET /users (off unless `page_size` is set): Alloy documents
+# `limit` as "at most 50".
+MAX_PAGE_LIMIT = 50

@@ -1,7 +1,9 @@
 """Error responses: every error the emulator produces is JSON.
 
 Public errors carry ``{"message": "..."}``, except 401, which is ``{}`` as
-the seed documents it.
+the seed documents it (or ``{"message": "Unauthorized"}`` with the
+``unauthorized_body`` variant ``"legacy"``), and a rename refused by the
+``immutable_usernames`` variant ``"reject"``, which is ``400 {}``.
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ def error_response(status: int, message: str, headers: Mapping[str, str] | None 
     return JSONResponse({"message": message}, status_code=status, headers=headers)
 
 
-def unauthorized_response() -> JSONResponse:
-    """The documented 401: body ``{}``."""
-    return JSONResponse({}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+def unauthorized_response(body: Mapping[str, str] | None = None) -> JSONResponse:
+    """The documented 401: body ``{}`` (or ``body``, e.g. the older docs' ``{"message": "Unauthorized"}``)."""
+    return JSONResponse(dict(body or {}), status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
 
 async def handle_api_error(request: Request, exc: Exception) -> Response:

@@ -18,8 +18,16 @@ a whole; keys left out take their defaults)::
       "drop_after_commit_rate": 0.0,  # share handled (writes committed), then the connection closed unanswered
       "slow_after_commit_rate": 0.0,  # share handled (writes committed), then answered after slow_s
       "slow_s": 15.0,
-      "fail_next": []                 # scripted faults, consumed before any random draw (below)
+      "fail_next": [],                # scripted faults, consumed before any random draw (below)
+      # API variants (emulator.variants): not faults, switches between what Alloy's docs say
+      "case_insensitive_usernames": false,
+      "immutable_usernames": "off",   # "off" | "ignore" | "reject"
+      "page_size": 0,                 # 0 = GET /users not paged; 1..50
+      "unauthorized_body": "empty"    # "empty" ({}) | "legacy" ({"message": "Unauthorized"})
     }
+
+``PATCH /_emulator/faults`` merges instead: the keys given replace theirs, the
+others keep their live values (``fail_next``: the entries not yet used).
 
 The shares are disjoint slices of one draw, so their sum must be at most 1.
 429/5xx faults answer *before* the handler runs (nothing is written), and
@@ -48,6 +56,7 @@ from typing import Any
 
 from emulator.defaults import DEFAULT_ERROR_STATUSES, DEFAULT_RETRY_AFTER_S, DEFAULT_SLOW_S
 from emulator.routes import is_route_selector, selector_matches
+from emulator.variants import ApiVariants, VariantError
 
 DROP_AFTER_COMMIT = "drop_after_commit"
 SLOW_AFTER_COMMIT = "slow_after_commit"
@@ -90,13 +99,14 @@ class FaultConfig:
     slow_after_commit_rate: float = 0.0
     slow_s: float = DEFAULT_SLOW_S
     fail_next: tuple[FailNext, ...] = ()
+    variants: ApiVariants = field(default_factory=ApiVariants)
 
     @classmethod
     def from_json(cls, data: object) -> FaultConfig:
         """Validate a JSON object into a config. Raises FaultConfigError naming the bad key."""
         if not isinstance(data, dict):
             raise FaultConfigError("fault configuration must be a JSON object")
-        known = {f.name for f in fields(cls)}
+        known = {f.name for f in fields(cls) if f.name != "variants"} | set(ApiVariants.keys())
         unknown = sorted(set(data) - known)
         if unknown:
             raise FaultConfigError(f"unknown fault option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
@@ -119,6 +129,10 @@ class FaultConfig:
             kwargs["error_rates"] = _error_rates(data["error_rates"])
         if "fail_next" in data:
             kwargs["fail_next"] = _fail_next(data["fail_next"])
+        try:
+            kwargs["variants"] = ApiVariants.from_json(data)
+        except VariantError as exc:
+            raise FaultConfigError(str(exc)) from None
         config = cls(**kwargs)
         total = sum(rate for rate, _ in config.outcome_slices())
         if total > 1 + _RATE_TOLERANCE:
@@ -141,6 +155,7 @@ class FaultConfig:
             "slow_after_commit_rate": self.slow_after_commit_rate,
             "slow_s": self.slow_s,
             "fail_next": [entry.to_json() for entry in self.fail_next],
+            **self.variants.to_json(),
         }
 
     def outcome_slices(self) -> list[tuple[float, Outcome]]:
@@ -204,6 +219,23 @@ class FaultInjector:
     def config(self) -> FaultConfig:
         """The configuration last set (its fail_next is the original list)."""
         return self._config
+
+    @property
+    def variants(self) -> ApiVariants:
+        """The live API variants."""
+        return self._config.variants
+
+    def merge(self, changes: Mapping[str, Any]) -> FaultConfig:
+        """Validate ``changes`` on top of the live configuration and apply it (PATCH).
+
+        Raises FaultConfigError and keeps the old configuration when invalid.
+        """
+        with self._lock:
+            current = self._config.to_json()
+            current["fail_next"] = [entry.to_json() for entry in self._queue]
+        config = FaultConfig.from_json({**current, **changes})
+        self.configure(config)
+        return config
 
     def snapshot(self) -> dict[str, Any]:
         """The configuration as JSON, with ``fail_next`` showing only the entries not yet used."""

@@ -5,7 +5,8 @@ For each request, in this order:
 1. count it and decide its fault (``FaultInjector.decide``);
 2. sleep the injected latency;
 3. a 429/5xx fault answers now: the handler does not run, nothing is written;
-4. auth: ``401 {}`` without an accepted key (before any validation);
+4. auth: ``401 {}`` without an accepted key (before any validation; the body
+   follows the ``unauthorized_body`` variant);
 5. ``x-api-version``: 400 when missing or not supported;
 6. the route handler runs, and commits;
 7. ``drop_after_commit``: the connection is closed and no response is sent;
@@ -105,7 +106,8 @@ class Gateway:
             await _respond(_fault_response(decision), scope, receive, send, result)
             return
         if auth is not AuthOutcome.OK:
-            await _respond(unauthorized_response(), scope, receive, send, result)
+            body = self.state.faults.variants.unauthorized_json()
+            await _respond(unauthorized_response(body), scope, receive, send, result)
             return
         version_problem = _version_problem(headers.get(API_VERSION_HEADER))
         if version_problem is not None:

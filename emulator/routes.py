@@ -26,7 +26,10 @@ def route_key(method: str, path: str) -> str | None:
     """Return the route key of a request, or None when no public route serves it.
 
     A method the path does not support (``PATCH /users``) is not a route either.
+    ``POST /users/`` (the Embedded reference's spelling) is ``POST /users``.
     """
+    if path == "/users/" and method == "POST":
+        return CREATE_USER
     if _COLLECTION.match(path):
         key = f"{method} /users"
     elif _ITEM.match(path):

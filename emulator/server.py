@@ -19,7 +19,6 @@ from emulator.state import EmulatorState
 from emulator.store import UserStore
 
 
-
 def format_url(host: str, port: int) -> str:
     """``http://host:port``, with brackets around an IPv6 host."""
     shown = f"[{host}]" if ":" in host else host
@@ -83,7 +82,7 @@ class EmulatorServer:
             access_log=False,
             proxy_headers=False,
             server_header=False,
-            timeout_graceful_shutdown=settings.graceful_shutdown_s,
+            timeout_graceful_shutdown=int(settings.graceful_shutdown_s),
         )
         self._server = _AnnouncingServer(config, on_ready=self._announce)
         self._on_ready: Callable[[str], None] | None = None

@@ -29,7 +29,7 @@ class Settings:
     ready_file: str | None = None
     max_body_bytes: int = MAX_BODY_BYTES
     log_level: str = "warning"
-    graceful_shutdown_s: float = GRACEFUL_SHUTDOWN_S  # then in-flight requests are cancelled
+    graceful_shutdown_s: int = GRACEFUL_SHUTDOWN_S  # whole seconds; then in-flight requests are cancelled
 
 
 def resolve_api_keys(cli_keys: Iterable[str], environ: Mapping[str, str]) -> tuple[str, ...]:

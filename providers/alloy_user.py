@@ -5,13 +5,21 @@ Compatibility contract: state written by any release refers to
 (dill pickles the class by reference), so both must keep working.
 
 Properties (inputs and outputs alike): ``username``, ``fullName`` (absent
-means "not managed": the user's name in Alloy is left alone). Outputs add
+means "not managed": the user's name in Alloy is left alone), and the
+removal flags ``retainOnDelete`` and ``deleteAdopted`` (recorded only when
+true, so that the deletion guard can read them from the state). Outputs add
 ``userId`` (Alloy's id, also the resource id) and ``adopted`` (true when
 the user existed in Alloy before this stack managed it).
+
+Removal: a user the stack adopted is forgotten, not deleted, unless its
+``deleteAdopted`` or the stack's ``alloy:deleteAdopted`` says otherwise.
+Every delete spends one unit of the run's deletion budget
+(``providers.guard.budget``).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from typing import Any, Optional
@@ -40,9 +48,13 @@ from providers.alloy.errors import (
     AlloyUnreachableError,
 )
 from providers.alloy.settings import RunSettings, read_settings
+from providers.guard.budget import BUDGET
+from providers.guard.rule import MIN_DELETE_LIMIT, GuardInputError, acknowledgement_from_env
 from providers.stack import provider_host
 
 MANAGED_FIELDS = ("username", "fullName")
+# Flags that change what a removal does; no API call changes them.
+REMOVAL_FLAGS = ("retainOnDelete", "deleteAdopted")
 # Failures after which a create may or may not have happened in Alloy.
 CREATE_OUTCOME_UNKNOWN = (AlloyUnreachableError, AlloyServerError, AlloyProtocolError)
 
@@ -72,27 +84,31 @@ class AlloyUserProvider(ResourceProvider):
     # -- planning (no API calls) ----------------------------------------------
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        """Trim surrounding whitespace; report invalid values as failures."""
+        """Report values of the wrong type as failures (the manifest has
+        already normalised them); keep the removal flags only when true."""
         failures: list[CheckFailure] = []
         inputs: dict[str, Any] = {}
         username = news.get("username")
         if not isinstance(username, str) or not username.strip():
             failures.append(CheckFailure("username", "username must be a non-empty string"))
         else:
-            inputs["username"] = username.strip()
+            inputs["username"] = username
         full_name = news.get("fullName")
         if full_name is not None:
             if not isinstance(full_name, str):
                 failures.append(CheckFailure("fullName", "fullName must be a string"))
-            elif full_name.strip():
-                inputs["fullName"] = full_name.strip()
+            elif full_name:
+                inputs["fullName"] = full_name
+        for flag in REMOVAL_FLAGS:
+            if news.get(flag) is True:
+                inputs[flag] = True
         return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         """Compare the managed fields of state (``olds`` are outputs) with the
         manifest. Every change, renames included, is an in-place update;
         provider code changes alone are no change."""
-        changed = _changed_fields(olds, news)
+        changed = _changed_fields(olds, news) + _changed_flags(olds, news)
         return DiffResult(changes=bool(changed), replaces=[], delete_before_replace=False)
 
     # -- lifecycle --------------------------------------------------------------
@@ -112,7 +128,7 @@ class AlloyUserProvider(ResourceProvider):
         for _attempt in range(self._settings.client.max_retries + 1):
             try:
                 user_id = client.create_user(username, full_name)
-                return CreateResult(user_id, _outputs(user_id, username, full_name, adopted=False))
+                return CreateResult(user_id, _outputs(user_id, username, full_name, False, props))
             except (AlloyConflictError, AlloyBadRequestError) as refused:
                 existing = client.find_user_by_username(username)
                 if existing is None:
@@ -123,12 +139,12 @@ class AlloyUserProvider(ResourceProvider):
                         f"username {username!r} already exists in Alloy (userId {existing.user_id}) "
                         "and alloy:adoptExisting is false; adopt it or remove it from the manifest",
                     ) from None
-                return self._adopt(existing, full_name)
+                return self._adopt(existing, props)
             except CREATE_OUTCOME_UNKNOWN as unknown:
                 existing = client.find_user_by_username(username)
                 if existing is not None:
                     # Our POST landed even though its response did not.
-                    return self._adopt(existing, full_name, ours=True)
+                    return self._adopt(existing, props, ours=True)
                 last_error: AlloyError = unknown
         raise last_error
 
@@ -145,44 +161,71 @@ class AlloyUserProvider(ResourceProvider):
         username = record.username if record.username is not None else props.get("username")
         managed_name = "fullName" in props
         full_name = record.full_name if managed_name else None
-        outs = _outputs(id_, username, full_name, adopted=bool(props.get("adopted", False)))
+        outs = _outputs(id_, username, full_name, bool(props.get("adopted", False)), props)
         if managed_name and record.full_name is None:
             outs["fullName"] = ""
         inputs = {key: outs[key] for key in MANAGED_FIELDS if key in outs}
         return ReadResult(id_, outs, inputs)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        """``PUT /users/{userId}`` with the changed fields only (a rename keeps the userId)."""
+        """``PUT /users/{userId}`` with the changed fields only (a rename keeps
+        the userId); a change of the removal flags alone makes no call.
+
+        A rename is verified: when Alloy answers without the new username
+        (it ignored or refused the rename), the update fails naming the user,
+        and the state keeps the old username, so no run ever records a
+        rename that did not happen.
+        """
         changed = _changed_fields(olds, news)
         username: str = news["username"]
         full_name: Optional[str] = news.get("fullName")
+        old_username = olds.get("username")
         if changed:
+            renaming = "username" in changed
             try:
                 record = self._api().update_user(
                     id_,
-                    username=username if "username" in changed else None,
+                    username=username if renaming else None,
                     full_name=full_name if "fullName" in changed else None,
                 )
             except AlloyNotFoundError:
                 raise AlloyNotFoundError(
                     "PUT", f"/users/{id_}", 404,
-                    f"user {olds.get('username')!r} ({id_}) was deleted outside Pulumi; "
+                    f"user {old_username!r} ({id_}) was deleted outside Pulumi; "
                     "run `pulumi refresh`, then `pulumi up` creates it again",
                 ) from None
             except AlloyConflictError as conflict:
                 raise AlloyConflictError(
                     "PUT", f"/users/{id_}", conflict.status,
-                    f"cannot rename {olds.get('username')!r} to {username!r}: "
+                    f"cannot rename {old_username!r} to {username!r}: "
                     "that username already exists in Alloy",
                 ) from None
+            except AlloyBadRequestError as refused:
+                if not renaming:
+                    raise
+                raise _rename_refused(id_, old_username, username, refused.status, "refused the rename") from None
             if record.user_id != id_:
                 raise AlloyProtocolError(
                     "PUT", f"/users/{id_}", 200, f"the response names another user ({record.user_id})"
                 )
-        return UpdateResult(_outputs(id_, username, full_name, adopted=bool(olds.get("adopted", False))))
+            if renaming and record.username is not None and record.username != username:
+                raise _rename_refused(id_, old_username, username, 200, f"answered with username {record.username!r}")
+        return UpdateResult(_outputs(id_, username, full_name, bool(olds.get("adopted", False)), news))
 
-    def delete(self, id_: str, _props: dict[str, Any]) -> None:
-        """``DELETE /users/{userId}``; a user that is already gone counts as deleted."""
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        """``DELETE /users/{userId}``; a user that is already gone counts as deleted.
+
+        A user this stack adopted is only forgotten (no call) unless
+        ``deleteAdopted`` is set on it or in ``alloy:deleteAdopted``. Each
+        real delete spends one unit of the run's deletion budget, and is
+        refused beyond it.
+        """
+        username = props.get("username")
+        if props.get("adopted") is True and not (props.get("deleteAdopted") is True or self._settings.delete_adopted):
+            print(f"forgot adopted user {username!r} (userId {id_}): it stays in Alloy")
+            sys.stdout.flush()
+            return
+        BUDGET.spend(self._unvouched_limit(), f"user {username!r} ({id_})")
         self._api().delete_user(id_)
 
     # -- helpers ----------------------------------------------------------------
@@ -193,15 +236,27 @@ class AlloyUserProvider(ResourceProvider):
                 self._client = AlloyClient(self._settings.client)
             return self._client
 
-    def _adopt(self, existing: AlloyUserRecord, full_name: Optional[str], ours: bool = False) -> CreateResult:
+    def _unvouched_limit(self) -> int:
+        """Deletions allowed in a process where no guard approved any:
+        ``alloy:maxDeletes`` when set, else the floor of the automatic rule,
+        raised to an ``ALLOY_ALLOW_DELETES`` count."""
+        limit = self._settings.max_deletes if self._settings.max_deletes >= 0 else MIN_DELETE_LIMIT
+        try:
+            acknowledgement = acknowledgement_from_env(os.environ)
+        except GuardInputError:
+            acknowledgement = None
+        return max(limit, acknowledgement.count) if acknowledgement is not None else limit
+
+    def _adopt(self, existing: AlloyUserRecord, props: dict[str, Any], ours: bool = False) -> CreateResult:
+        full_name: Optional[str] = props.get("fullName")
         if full_name is not None and existing.full_name != full_name:
             self._api().update_user(existing.user_id, full_name=full_name)
         if not ours:
             # Shown in the CLI output under the stack; also in the `adopted` output.
             print(f"adopted existing Alloy user {existing.username!r} (userId {existing.user_id})")
             sys.stdout.flush()
-        username = existing.username or ""
-        outs = _outputs(existing.user_id, username, full_name, adopted=not ours)
+        username = existing.username or props["username"]
+        outs = _outputs(existing.user_id, username, full_name, not ours, props)
         return CreateResult(existing.user_id, outs)
 
     def _lookup_for_refresh(self, user_id: str) -> Optional[AlloyUserRecord]:
@@ -235,10 +290,18 @@ class AlloyUser(Resource, module="alloy", name="User"):
         username: str,
         full_name: Optional[str] = None,
         opts: Optional[pulumi.ResourceOptions] = None,
+        *,
+        retain_on_delete: bool = False,
+        delete_adopted: bool = False,
     ) -> None:
         props: dict[str, Any] = {"username": username, "userId": None, "adopted": None}
         # fullName is an output even when unmanaged, so `resource.fullName` exists.
         props["fullName"] = full_name
+        # Recorded (when true) so that the deletion guard can read them from the state.
+        if retain_on_delete:
+            props["retainOnDelete"] = True
+        if delete_adopted:
+            props["deleteAdopted"] = True
         super().__init__(AlloyUserProvider(), resource_name, props, opts)
 
 
@@ -251,8 +314,31 @@ def _changed_fields(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
     return changed
 
 
-def _outputs(user_id: str, username: Optional[str], full_name: Optional[str], adopted: bool) -> dict[str, Any]:
+def _changed_flags(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
+    return [flag for flag in REMOVAL_FLAGS if (olds.get(flag) is True) != (news.get(flag) is True)]
+
+
+def _outputs(
+    user_id: str, username: Optional[str], full_name: Optional[str], adopted: bool, inputs: dict[str, Any]
+) -> dict[str, Any]:
     outs: dict[str, Any] = {"userId": user_id, "username": username, "adopted": adopted}
     if full_name is not None:
         outs["fullName"] = full_name
+    for flag in REMOVAL_FLAGS:
+        if inputs.get(flag) is True:
+            outs[flag] = True
     return outs
+
+
+class AlloyRenameRefusedError(AlloyError):
+    """Alloy answered a rename without making it."""
+
+
+def _rename_refused(user_id: str, old: Any, new: str, status: int, how: str) -> AlloyRenameRefusedError:
+    """The error of a rename that Alloy did not make (some Alloy docs say
+    usernames cannot change after creation)."""
+    return AlloyRenameRefusedError(
+        f"Alloy API {status} for PUT /users/{user_id}: Alloy did not rename user {old!r} (userId {user_id}) to {new!r}: it {how}, so the state keeps {old!r}. "
+        f"Either revert the entry to {old!r}, or remove {old!r} from its previousUsernames to replace the user "
+        "knowingly (a delete and a create: the user's credentials are lost)",
+    )

@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-# The resource type of an Alloy user (``providers.alloy_user.AlloyUser``).
-USER_TYPE = "pulumi-python:dynamic/alloy:User"
 
-# Deletion guard: with no explicit limit, a run may delete at most the larger
-# of MIN_DELETE_LIMIT users and DELETE_LIMIT_PERCENT of the stack's users.
-MIN_DELETE_LIMIT = 5
-DELETE_LIMIT_PERCENT = 10
-MAX_DELETES_CONFIG = "alloy:maxDeletes"
-# The value Pulumi.yaml declares as the default of alloy:maxDeletes: "use the rule above".
-AUTOMATIC_MAX_DELETES = -1
-# Where an acknowledgement ("I expect exactly N deletions") comes from.
-ALLOW_DELETES_ENV = "ALLOY_ALLOW_DELETES"
+# The deletion guard's rule and its settings live in providers.guard.rule.
 ACK_TRAILER = "Alloy-Allow-Deletes"
-# No plan deletes more users than this; a larger acknowledgement is a typo.
-MAX_ACKNOWLEDGED_DELETES = 1_000_000
 
 # The plan comment.
 COMMENT_MARKER = "<!-- alloy-users-plan -->"

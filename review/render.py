@@ -16,7 +16,7 @@ from typing import Optional
 from review import adoption
 from review.adoption import AdoptionCheck
 from review.defaults import COLLAPSE_ABOVE_ROWS, COMMENT_MARKER, MAX_COMMENT_CHARS, MAX_DIAGNOSTIC_CHARS
-from review.guard import Verdict
+from review.guard import Verdict, review_ways
 from review.markdown import code, fenced, table
 from review.plan import Action, Plan, UserChange
 
@@ -80,7 +80,7 @@ def render_verdict(review: Review) -> str:
     verdict = review.verdict
     assert verdict is not None
     state = "passed" if verdict.allowed else "BLOCKED"
-    lines = [f"deletion guard: {state}: {verdict.explain()}"]
+    lines = [f"deletion guard: {state}: {verdict.explain(ways=review_ways)}"]
     for change in plan.deletions:
         lines.append(f"  - {change.action.value} {change.username}")
     return "\n".join(lines)
@@ -158,7 +158,7 @@ def _failure(plan: Plan) -> list[str]:
 def _guard(verdict: Optional[Verdict]) -> list[str]:
     if verdict is None:
         return ["**Deletion guard:** not evaluated, the preview failed.", ""]
-    text = verdict.explain(lambda literal: code(literal, in_table=False))
+    text = verdict.explain(lambda literal: code(literal, in_table=False), ways=review_ways)
     text = text[0].upper() + text[1:]
     if verdict.allowed:
         return [f"**Deletion guard: passed.** {text}", ""]

@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from emulator.testing import EmulatorProcess
+from emulator.process import EmulatorProcess
 from review import cli as review
 from scripts.recover import recover
 

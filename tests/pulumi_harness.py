@@ -104,8 +104,8 @@ class PulumiProject:
     def refresh(self, *extra: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run("refresh", "--yes", "--skip-preview", *extra, check=check)
 
-    def destroy(self, *extra: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return self.run("destroy", "--yes", "--skip-preview", *extra, check=check)
+    def destroy(self, *extra: str, check: bool = True, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return self.run("destroy", "--yes", "--skip-preview", *extra, check=check, env=env)
 
     def output(self, name: str) -> Any:
         result = self.run("stack", "output", name, "--json")

@@ -144,3 +144,50 @@ def test_openapi_document_is_the_seed_and_lists_no_admin_path(emulator: Emulator
     text = requests.get(f"{emulator.url}/_emulator/openapi.yaml", timeout=TIMEOUT_S).text
     assert text == SEED_OPENAPI_PATH.read_text(encoding="utf-8")
 
+
+
+# --- users without a username (Alloy's list example has one) -------------------------------------
+
+
+def test_a_seeded_user_without_username_is_listed_without_the_key(emulator: EmulatorProcess) -> None:
+    named = emulator.admin.seed_user("jane", "Jane")
+    nameless = emulator.admin.seed_user(None, "Legacy Integration")
+    bare = emulator.admin.seed_user(None)
+    response = requests.get(emulator.users_url(), headers=emulator.headers(), timeout=TIMEOUT_S)
+    assert response.json() == {
+        "data": [
+            {"userId": named, "username": "jane", "fullName": "Jane"},
+            {"userId": nameless, "fullName": "Legacy Integration"},
+            {"userId": bare, "fullName": None},
+        ]
+    }
+    one = requests.get(emulator.users_url(nameless), headers=emulator.headers(), timeout=TIMEOUT_S)
+    assert one.json() == {"userId": nameless, "fullName": "Legacy Integration"}
+    assert [user["username"] for user in emulator.users()] == ["jane", None, None]
+
+
+def test_a_user_without_username_can_be_updated_and_deleted(emulator: EmulatorProcess) -> None:
+    user_id = emulator.admin.seed_user(None, "Old")
+    response = requests.put(emulator.users_url(user_id), json={"fullName": "New"}, headers=emulator.headers(), timeout=TIMEOUT_S)
+    assert response.json() == {"userId": user_id, "fullName": "New"}
+    named = requests.put(emulator.users_url(user_id), json={"username": "now-named"}, headers=emulator.headers(), timeout=TIMEOUT_S)
+    assert named.json() == {"userId": user_id, "fullName": "New", "username": "now-named"}
+    assert requests.delete(emulator.users_url(user_id), headers=emulator.headers(), timeout=TIMEOUT_S).json() == {"success": True}
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        pytest.param({"username": None, "fullName": "x"}, 200, id="null-username"),
+        pytest.param({"fullName": "x"}, 400, id="username-left-out"),
+        pytest.param({"username": None, "fullName": 5}, 400, id="null-username-bad-full-name"),
+    ],
+)
+def test_seeding_without_username_needs_an_explicit_null(emulator: EmulatorProcess, body: dict[str, object], status: int) -> None:
+    response = requests.post(f"{emulator.url}/_emulator/users", json=body, timeout=TIMEOUT_S)
+    assert response.status_code == status
+
+
+def test_the_public_api_still_requires_a_username(emulator: EmulatorProcess) -> None:
+    response = requests.post(emulator.users_url(), json={"username": None}, headers=emulator.headers(), timeout=TIMEOUT_S)
+    assert (response.status_code, response.json()) == (400, {"message": "username must be a string"})

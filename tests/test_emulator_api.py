@@ -200,3 +200,42 @@ def test_unknown_routes_answer_json(emulator: EmulatorProcess, method: str, path
     assert response.status_code == status
     assert response.headers["content-type"] == "application/json"
     assert isinstance(response.json()["message"], str)
+
+
+# --- POST /users/ (the Embedded reference's spelling) ---------------------------------------------
+
+
+@pytest.mark.parametrize("path", [pytest.param("/users", id="no-slash"), pytest.param("/users/", id="trailing-slash")])
+def test_create_with_or_without_trailing_slash(emulator: EmulatorProcess, path: str) -> None:
+    response = requests.post(emulator.url + path, json={"username": "jane", "fullName": "Jane"}, headers=emulator.headers(), timeout=TIMEOUT_S)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert list(response.json()) == ["userId"]
+    assert USER_ID.match(response.json()["userId"])
+    assert [(u["userId"], u["username"], u["fullName"]) for u in emulator.users()] == [(response.json()["userId"], "jane", "Jane")]
+    entry = emulator.requests()[-1]
+    assert (entry["path"], entry["route"], entry["status"]) == (path, "POST /users", 200)
+    assert emulator.admin.counters()["POST /users"] == 1
+
+
+def test_trailing_slash_create_refuses_a_duplicate_like_post_users(emulator: EmulatorProcess) -> None:
+    assert create(emulator, "jane").status_code == 200
+    response = requests.post(emulator.url + "/users/", json={"username": "jane"}, headers=emulator.headers(), timeout=TIMEOUT_S)
+    assert response.status_code == 409
+    assert response.json() == {"message": "username already exists"}
+
+
+def test_trailing_slash_create_validates_and_meets_post_users_faults(emulator: EmulatorProcess) -> None:
+    url = emulator.url + "/users/"
+    bad = requests.post(url, json={"fullName": "x"}, headers=emulator.headers(), timeout=TIMEOUT_S)
+    assert (bad.status_code, bad.json()) == (400, {"message": "username is required"})
+    emulator.admin.set_faults(fail_next=[{"fault": 503, "route": "POST /users"}])
+    assert requests.post(url, json={"username": "a"}, headers=emulator.headers(), timeout=TIMEOUT_S).status_code == 503
+    assert emulator.users() == []
+
+
+@pytest.mark.parametrize("method", [pytest.param("GET", id="get"), pytest.param("PUT", id="put"), pytest.param("DELETE", id="delete")])
+def test_only_post_is_served_on_the_trailing_slash(emulator: EmulatorProcess, method: str) -> None:
+    response = requests.request(method, emulator.url + "/users/", json={"fullName": "x"}, headers=emulator.headers(), timeout=TIMEOUT_S)
+    assert response.status_code == 404
+    assert isinstance(response.json()["message"], str)

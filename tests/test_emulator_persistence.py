@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from emulator.store import UsernameTaken, UserNotFound, UserStore
+from emulator.store import UsernameImmutable, UsernameTaken, UserNotFound, UserStore
 from emulator.testing import EmulatorProcess
 
 TIMEOUT_S = 10
@@ -133,3 +134,76 @@ def test_memory_store_is_private_to_its_instance() -> None:
     one.create("jane")
     assert two.count() == 0
     assert one.clear() == 1
+
+
+def test_store_folds_case_only_when_asked(store: UserStore) -> None:
+    ada = store.create("Ada")
+    with pytest.raises(UsernameTaken):
+        store.create("ADA", fold_case=True)
+    assert store.get("aDA", fold_case=True) == ada
+    with pytest.raises(UserNotFound):
+        store.get("aDA")
+    store.create("ADA")  # exact comparison: another user
+
+
+def test_store_immutable_modes(store: UserStore) -> None:
+    jane = store.create("jane", "Jane")
+    with pytest.raises(UsernameImmutable):
+        store.update("jane", username="jd", full_name="J", immutable="reject")
+    assert store.get(jane.user_id).full_name == "Jane"
+    kept = store.update("jane", username="jd", full_name="J", immutable="ignore")
+    assert (kept.username, kept.full_name) == ("jane", "J")
+
+
+def test_store_pages_in_creation_order(store: UserStore) -> None:
+    names = [f"u{i}" for i in range(5)]
+    for name in names:
+        store.create(name)
+    page, total = store.list_page(offset=3, limit=10)
+    assert ([user.username for user in page], total) == (["u3", "u4"], 5)
+    assert store.list_page(offset=1 << 70, limit=1) == ([], 5)
+
+
+def test_store_keeps_users_without_username(store: UserStore) -> None:
+    first, second = store.create(None, "One"), store.create(None)
+    assert [user.username for user in store.list_users()] == [None, None]
+    assert first.public() == {"userId": first.user_id, "fullName": "One"}
+    assert second.updated() == {"userId": second.user_id, "fullName": None}
+
+
+OLD_SCHEMA = """
+CREATE TABLE users (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id    TEXT NOT NULL UNIQUE,
+    username   TEXT NOT NULL UNIQUE,
+    full_name  TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+)
+"""
+
+
+def test_a_database_of_the_previous_emulator_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(OLD_SCHEMA)
+        for i, name in enumerate(["Ada@X.test", "bob", "gone"], start=1):
+            conn.execute(
+                "INSERT INTO users (user_id, username, full_name, created_at, updated_at) VALUES (?, ?, ?, 't', 't')",
+                (f"{i:024x}", name, name.title()),
+            )
+        conn.execute("DELETE FROM users WHERE username = 'gone'")
+    conn.close()
+    store = UserStore(path)
+    try:
+        assert [(user.seq, user.username) for user in store.list_users()] == [(1, "Ada@X.test"), (2, "bob")]
+        assert store.get("ada@x.test", fold_case=True).user_id == f"{1:024x}"
+        with pytest.raises(UsernameTaken):
+            store.create("ADA@x.test", fold_case=True)
+        nameless = store.create(None)
+        assert nameless.seq == 4  # the sequence survives: seq 3 (deleted) is not reused
+    finally:
+        store.close()
+    reopened = UserStore(path)  # already migrated: opens as is
+    assert [user.username for user in reopened.list_users()] == ["Ada@X.test", "bob", None]
+    reopened.close()

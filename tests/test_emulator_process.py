@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import signal
 import socket
@@ -38,7 +39,7 @@ def test_a_signal_stops_the_process_cleanly_with_exit_code_0(
 
 
 def test_stop_cancels_a_slow_response_still_waited_for(emulator_factory: Callable[..., EmulatorProcess]) -> None:
-    grace_s = 0.5
+    grace_s = 1  # whole seconds (uvicorn takes an int)
     process = emulator_factory(
         args=["--slow-after-commit-rate", "1", "--slow-s", "60", "--graceful-shutdown-s", str(grace_s)]
     )
@@ -122,3 +123,51 @@ def test_in_process_emulator_serves_the_same_api() -> None:
         with pytest.raises(requests.ConnectionError):
             requests.delete(emulator.users_url("jane"), headers=emulator.headers(), timeout=TIMEOUT_S)
         assert emulator.users() == []
+
+
+def test_the_launcher_lives_in_emulator_process_and_testing_re_exports_it() -> None:
+    import emulator.process
+    import emulator.testing
+
+    for name in ("EmulatorProcess", "AdminClient", "AdminError", "EmulatorStartError", "EmulatorHandle"):
+        assert getattr(emulator.testing, name) is getattr(emulator.process, name), name
+    assert not hasattr(emulator.process, "EmulatorThread")
+    local_up = (Path(__file__).resolve().parents[1] / "scripts" / "local_up.py").read_text(encoding="utf-8")
+    assert "from emulator.process import EmulatorProcess" in local_up
+    assert "emulator.testing" not in local_up
+
+
+def test_the_launcher_does_not_import_the_server() -> None:
+    code = "import sys, emulator.process; print(sorted(m for m in sys.modules if m.split('.')[0] in ('starlette', 'uvicorn')))"
+    root = Path(__file__).resolve().parents[1]
+    output = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True).stdout
+    assert output.strip() == "[]"
+
+
+def test_the_emulator_imports_nothing_from_providers_or_review() -> None:
+    package = Path(__file__).resolve().parents[1] / "emulator"
+    offenders = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+            offenders += [f"{path.name}: {name}" for name in names if name.split(".")[0] in ("providers", "review")]
+    assert offenders == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "flags"),
+    [
+        pytest.param({}, [], id="defaults-add-no-flag"),
+        pytest.param({"case_insensitive_usernames": True}, ["--case-insensitive-usernames"], id="case-insensitive"),
+        pytest.param({"immutable_usernames": "ignore"}, ["--immutable-usernames", "ignore"], id="immutable-ignore"),
+        pytest.param({"immutable_usernames": "off"}, [], id="immutable-off"),
+        pytest.param({"page_size": 50}, ["--page-size", "50"], id="page-size"),
+        pytest.param({"unauthorized_body": "legacy"}, ["--unauthorized-body", "legacy"], id="legacy-401"),
+    ],
+)
+def test_variant_keywords_become_start_flags(kwargs: dict[str, object], flags: list[str]) -> None:
+    process = EmulatorProcess(args=["--log-level", "info"], **kwargs)  # type: ignore[arg-type]
+    assert process.command[-len(flags) - 2 :] == [*flags, "--log-level", "info"]
+    assert process.variant_args == flags

@@ -37,7 +37,7 @@ from providers.manifest.problems import Pointer
 from providers.manifest.yaml_reader import LINE_BREAK, STRING_TAG, quiet_yaml, safe_yaml
 
 TOP_LEVEL_ORDER = ("version", "allowEmpty", "users")
-USER_KEY_ORDER = ("username", "fullName", "previousUsernames", "protect", "retainOnDelete")
+USER_KEY_ORDER = ("username", "fullName", "previousUsernames", "protect", "retainOnDelete", "deleteAdopted")
 MODELINE = "# yaml-language-server: $schema=./users.schema.json"
 MODELINE_PREFIX = "# yaml-language-server:"
 INDENT = {"mapping": 2, "sequence": 4, "offset": 2}  # gives "users:\n  - username: ..."
@@ -354,7 +354,7 @@ def _find_comments(
 
 def _meaning(manifest: Manifest) -> tuple[Any, ...]:
     users = sorted(
-        (user.username, user.full_name, user.protect, user.retain_on_delete, user.previous_usernames)
+        (user.username, user.full_name, user.protect, user.retain_on_delete, user.delete_adopted, user.previous_usernames)
         for user in manifest.users
     )
     return (manifest.version, manifest.allow_empty, users)

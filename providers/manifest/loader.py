@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from providers.manifest.problems import ManifestError, Problem
 from providers.manifest.rules import entry_problems
-from providers.manifest.schema import shape_problems
+from providers.manifest.schema import looks_like_manifest, shape_problems
 from providers.manifest.yaml_reader import YamlDocument, position_at_index, read_yaml
 
 __all__ = [
@@ -52,6 +52,7 @@ class DesiredUser:
     retain_on_delete: bool
     previous_usernames: tuple[str, ...]
     line: int
+    delete_adopted: bool = False
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ def parse_manifest(
         raise ManifestError([_too_large(path, f"{size} bytes", max_bytes)])
     document = read_yaml(text.removeprefix(BYTE_ORDER_MARK), path)
     problems = list(document.problems)
+    if not looks_like_manifest(document):  # maybe a dotenv file or /etc/passwd: quote none of it
+        problems = [problem.without_content() for problem in problems]
     if document.usable:
         problems += shape_problems(document)
         problems += entry_problems(document)
@@ -144,6 +147,7 @@ def _manifest(document: YamlDocument) -> Manifest:
             full_name=entry["fullName"].strip() if "fullName" in entry else None,
             protect=entry.get("protect", False),
             retain_on_delete=entry.get("retainOnDelete", False),
+            delete_adopted=entry.get("deleteAdopted", False),
             previous_usernames=tuple(entry.get("previousUsernames", ())),
             line=document.values[("users", index)].line,
         )
