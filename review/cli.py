@@ -7,6 +7,8 @@
     guard  The deletion guard alone, as text.
     apply  Preview (saving the update plan), guard, then `pulumi up --plan`
            of exactly that plan. --summary FILE as for plan.
+    drift  How the Alloy account differs from --stack (read-only; exit 0 no
+           drift, 4 drift, 1 failed): see ``review.drift``.
 
 plan and guard run `pulumi preview --json` in --cwd on --stack (default: the
 selected stack), or read its saved output (--preview-json FILE, - for stdin).
@@ -26,11 +28,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence
 
+from review import acknowledge_cli, drift
 from review.adoption import NOT_NEEDED, AdoptionCheck, predict_adoption
 from review.defaults import (
     EXIT_BLOCKED,
@@ -38,10 +40,11 @@ from review.defaults import (
     EXIT_OK,
     EXIT_USAGE,
     MAX_COMMENT_CHARS,
-    MAX_DELETES_CONFIG,
     MAX_SUMMARY_CHARS,
 )
 from review.guard import (
+    ALLOW_DELETES_ENV,
+    MAX_DELETES_CONFIG,
     Acknowledgement,
     GuardInputError,
     delete_limit,
@@ -50,7 +53,7 @@ from review.guard import (
     resolve_acknowledgement,
 )
 from review.plan import Plan, PreviewFormatError, parse_preview
-from review.preview import PreviewError, PreviewRun, config_get, read_preview, run_preview, up_with_plan
+from review.preview import PreviewError, PreviewRun, config_get, read_preview, run_preview, up
 from review.render import Review, render_markdown, render_verdict
 
 PROGRAM = "python -m review"
@@ -140,20 +143,26 @@ def guard_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def apply_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """Preview, guard, then ``pulumi up``. The program applies the same
+    guard again at ``up`` time with the same acknowledgement (an exact
+    count), so a plan that changed since the preview (more deletions) is
+    refused there too: no saved update plan is needed."""
     acknowledgement = _acknowledgement(args, environ)
-    with tempfile.TemporaryDirectory(prefix="alloy-review-") as folder:
-        plan_file = Path(folder) / "update-plan.json"
-        run = run_preview(args.cwd, stack=args.stack, env=environ, save_plan=plan_file)
-        review = build_review(
-            run, acknowledgement, max_deletes=args.max_deletes, environ=environ, predict=bool(args.summary),
-        )
-        if args.summary:
-            _write(args.summary, render_markdown(review, max_chars=MAX_SUMMARY_CHARS), append=True)
-        print(render_verdict(review), flush=True)
-        status = exit_status(review)
-        if status != EXIT_OK:
-            return status
-        return up_with_plan(plan_file, args.cwd, stack=args.stack, env=environ)
+    run = run_preview(args.cwd, stack=args.stack, env=environ)
+    review = build_review(
+        run, acknowledgement, max_deletes=args.max_deletes, environ=environ, predict=bool(args.summary),
+    )
+    if args.summary:
+        _write(args.summary, render_markdown(review, max_chars=MAX_SUMMARY_CHARS), append=True)
+    print(render_verdict(review), flush=True)
+    status = exit_status(review)
+    if status != EXIT_OK:
+        return status
+    up_env = dict(environ)
+    if acknowledgement is not None and review.verdict is not None and review.verdict.acknowledged:
+        # The program's own guard needs the same exact count.
+        up_env[ALLOW_DELETES_ENV] = str(acknowledgement.count)
+    return up(args.cwd, stack=args.stack, env=up_env)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Mapping[str, str]], int]] = {
@@ -231,4 +240,6 @@ def _parser() -> argparse.ArgumentParser:
             sub.add_argument("--commit", metavar="SHA", help="the commit the plan is of, shown in its title")
         if name != "guard":
             sub.add_argument("--summary", metavar="FILE", help="append the uncut Markdown plan (a job summary)")
+    acknowledge_cli.register(commands, COMMANDS)
+    drift.register(commands, COMMANDS)
     return parser

@@ -78,7 +78,7 @@ def resolve_acknowledgement(
 def review_ways(n: int, code: Code) -> Sequence[str]:
     """How a reviewer acknowledges ``n`` deletions."""
     return [
-        f"the line {code(f'{ACK_TRAILER}: {n}')} in {PR_DESCRIPTION}",
+        f"the line {code(f'{ACK_TRAILER}: {n}')} in an approving review by someone other than the author",
         code(f"--allow-deletes {n}"),
         code(f"{ALLOW_DELETES_ENV}={n}"),
     ]

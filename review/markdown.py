@@ -8,16 +8,36 @@ import re
 import unicodedata
 
 _BACKTICKS = re.compile(r"`+")
-# Bidirectional overrides and isolates can make a name read as another one.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f")
 
 
 def visible(text: str) -> str:
-    """``text`` with control, line-separator and bidi characters shown as ``\\uXXXX``."""
-    return "".join(
-        f"\\u{ord(ch):04x}" if unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI_CONTROLS else ch
-        for ch in text
-    )
+    """``text`` with every character that does not print written as an escape,
+    so that two different strings never render the same.
+
+    Escaped as ``\\uXXXX`` (``\\UXXXXXXXX`` above U+FFFF): every character of
+    Unicode categories C* (controls, format characters such as U+200B ZERO
+    WIDTH SPACE and the bidi controls, surrogates, private-use, unassigned)
+    and Z* (separators) except the plain space U+0020; and, in a text that is
+    not in Unicode NFC, its combining marks (M*), so that ``cafe`` + U+0301
+    does not read as ``café``. A backslash is doubled when what follows it
+    would read as part of an escape (a backslash, ``u`` or ``U``), which makes
+    the rendering reversible: ``ada\\u200b`` typed out is shown as
+    ``ada\\\\u200b``, ``ada`` + U+200B as ``ada\\u200b``.
+    """
+    marks_too = not unicodedata.is_normalized("NFC", text)
+    pieces = [_shown(character, marks_too) for character in text]
+    for index in range(len(pieces) - 2, -1, -1):
+        if pieces[index] == "\\" and pieces[index + 1][:1] in ("\\", "u", "U"):
+            pieces[index] = "\\\\"
+    return "".join(pieces)
+
+
+def _shown(character: str, marks_too: bool) -> str:
+    category = unicodedata.category(character)
+    if character != " " and (category[0] in "CZ" or (marks_too and category[0] == "M")):
+        code_point = ord(character)
+        return f"\\u{code_point:04x}" if code_point <= 0xFFFF else f"\\U{code_point:08x}"
+    return character
 
 
 def code(text: str, *, in_table: bool = True) -> str:

@@ -9,7 +9,9 @@ The engine's steps (CLI v3.274.1) that concern an ``AlloyUser``:
   step's URN (``newState.aliases`` lists the old one). ``detailedDiff`` is
   null for dynamic providers, so the changed fields are computed here.
 - ``delete``: ``oldState`` only; ``oldState.retainOnDelete`` means the user
-  is only forgotten, ``oldState.protect`` that the engine will refuse.
+  is only forgotten, and so does ``oldState.outputs.adopted`` unless the
+  outputs' ``deleteAdopted`` or the config's ``alloy:deleteAdopted`` is true
+  (the provider's rule); ``oldState.protect`` means the engine will refuse.
 - ``replace``/``create-replacement``/``delete-replaced``: one user replaced,
   which destroys it in Alloy (the provider never asks for one).
 - ``same``: listed only with ``--show-sames``; ``changeSummary.same`` counts
@@ -25,7 +27,8 @@ import enum
 from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Optional, Sequence
 
-from review.defaults import USER_TYPE
+from providers.alloy.settings import DELETE_ADOPTED
+from providers.guard.state import USER_TYPE
 
 REPLACE_OPS = frozenset({"replace", "create-replacement", "delete-replaced"})
 # Ops whose resource exists in the state before the run.
@@ -82,6 +85,7 @@ class UserChange:
     user_id: Optional[str] = None
     protected: bool = False
     existing: Optional[ExistingUser] = None
+    adopted: bool = False
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,8 @@ def parse_preview(document: Any, *, exit_status: int = 0, stderr: str = "") -> P
         raise PreviewFormatError("not the output of `pulumi preview --json` (no 'steps' list)")
     steps = [step for step in document.get("steps") or [] if isinstance(step, Mapping)]
     user_steps = [step for step in steps if _step_type(step) == USER_TYPE]
+    config = {str(k): "" if v is None else str(v) for k, v in (document.get("config") or {}).items()}
+    delete_adopted = config.get(DELETE_ADOPTED.key, "").strip().lower() == "true"
 
     changes: dict[str, UserChange] = {}
     existing: set[str] = set()
@@ -144,7 +150,7 @@ def parse_preview(document: Any, *, exit_status: int = 0, stderr: str = "") -> P
         if op == "same":
             user_sames += 1
             continue
-        change = _change_of(step, op)
+        change = _change_of(step, op, delete_adopted)
         if change is not None:
             changes.setdefault(urn, change)
 
@@ -157,12 +163,12 @@ def parse_preview(document: Any, *, exit_status: int = 0, stderr: str = "") -> P
         existing_users=len(existing) + unlisted_sames,
         unchanged=user_sames + unlisted_sames,
         stack=_stack_of(steps),
-        config={str(k): "" if v is None else str(v) for k, v in (document.get("config") or {}).items()},
+        config=config,
         errors=errors,
     )
 
 
-def _change_of(step: Mapping[str, Any], op: str) -> Optional[UserChange]:
+def _change_of(step: Mapping[str, Any], op: str, delete_adopted: bool) -> Optional[UserChange]:
     old = _mapping(step.get("oldState"))
     new = _mapping(step.get("newState"))
     old_props = {**_mapping(old.get("inputs")), **_mapping(old.get("outputs"))}
@@ -176,10 +182,12 @@ def _change_of(step: Mapping[str, Any], op: str) -> Optional[UserChange]:
     if op == "create":
         return UserChange(Action.CREATE, new_username, op, full_name=_text(new_props.get("fullName")))
     if op == "delete":
-        action = Action.FORGET if old.get("retainOnDelete") else Action.DELETE
+        adopted = old_props.get("adopted") is True and not (old_props.get("deleteAdopted") is True or delete_adopted)
+        retained = bool(old.get("retainOnDelete"))
+        action = Action.FORGET if retained or adopted else Action.DELETE
         return UserChange(
             action, old_username, op, old_full_name=_text(old_props.get("fullName")),
-            user_id=user_id, protected=protected,
+            user_id=user_id, protected=protected, adopted=adopted and not retained,
         )
     if op in REPLACE_OPS:
         return UserChange(Action.REPLACE, new_username if new_props else old_username, op,

@@ -32,16 +32,12 @@ def run_preview(
     *,
     stack: Optional[str] = None,
     env: Optional[Mapping[str, str]] = None,
-    save_plan: Optional[str | os.PathLike[str]] = None,
     timeout: float = PULUMI_TIMEOUT_S,
 ) -> PreviewRun:
     """Run ``pulumi preview --json --show-sames`` (unchanged users counted
-    exactly) in ``cwd``; with ``save_plan``, also save the update plan that
-    ``pulumi up --plan`` then holds the apply to. Raise ``PreviewError`` when
+    exactly) in ``cwd``. Raise ``PreviewError`` when
     the CLI prints no JSON; a failed preview that printed JSON is returned."""
     args = [PULUMI, "preview", "--json", "--show-sames", "--non-interactive", *_stack_args(stack)]
-    if save_plan is not None:
-        args += ["--save-plan", os.fspath(save_plan)]
     try:
         result = subprocess.run(
             args, cwd=cwd, env=None if env is None else dict(env),
@@ -73,19 +69,16 @@ def read_preview(path: str) -> PreviewRun:
         raise PreviewError(f"{path} is not JSON: {problem}") from None
 
 
-def up_with_plan(
-    plan_file: str | os.PathLike[str],
+def up(
     cwd: str | os.PathLike[str] = ".",
     *,
     stack: Optional[str] = None,
     env: Optional[Mapping[str, str]] = None,
     extra: Sequence[str] = (),
 ) -> int:
-    """``pulumi up --yes --skip-preview --plan FILE``: the engine refuses any
-    step the saved plan does not have. Output goes to this process's; returns
-    the exit status."""
-    args = [PULUMI, "up", "--yes", "--skip-preview", "--non-interactive", "--plan", os.fspath(plan_file),
-            *_stack_args(stack), *extra]
+    """``pulumi up --yes --skip-preview``; the program applies the deletion
+    guard itself. Output goes to this process's; returns the exit status."""
+    args = [PULUMI, "up", "--yes", "--skip-preview", "--non-interactive", *_stack_args(stack), *extra]
     sys.stdout.flush()
     try:
         return subprocess.run(args, cwd=cwd, env=None if env is None else dict(env)).returncode

@@ -89,6 +89,8 @@ def render_verdict(review: Review) -> str:
 def _row(change: UserChange, check: AdoptionCheck) -> tuple[str, str, str]:
     action = change.action
     label = action.value if action is not Action.OTHER else change.op
+    if action is Action.FORGET and change.adopted:
+        label = "forget (adopted)"
     details: list[str] = []
     if action is Action.CREATE and change.existing is not None:
         if check.adopt_existing:
@@ -111,6 +113,11 @@ def _row(change: UserChange, check: AdoptionCheck) -> tuple[str, str, str]:
         details.append("destroys the user and its credentials in Alloy")
     elif action is Action.REPLACE:
         details.append("destroys the user in Alloy and creates a new one (new userId, credentials lost)")
+    elif action is Action.FORGET and change.adopted:
+        details.append(
+            "kept in Alloy: this stack adopted it (it existed before), so it is only dropped from the stack; "
+            f"{code('deleteAdopted: true')} deletes it"
+        )
     elif action is Action.FORGET:
         details.append("kept in Alloy (retainOnDelete): only dropped from the stack")
     if action in (Action.RENAME, Action.UPDATE) and change.full_name_changed:

@@ -16,6 +16,7 @@ happens.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import subprocess
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from emulator.process import EmulatorProcess
 from review import cli as review
-from scripts.recover import recover
+from scripts.recover import RecoveryError, recover, stack_lookup
 
 REPO = Path(__file__).resolve().parent.parent
 STATE = REPO / ".state"
@@ -71,13 +72,24 @@ def main(argv: list[str] | None = None) -> None:
     options.add_argument("--plan", action="store_true", help="print the plan comment instead of applying")
     plan_only = options.parse_args(argv).plan
     (STATE / "backend").mkdir(parents=True, exist_ok=True)
+    # One `make up` at a time: a second one would repoint alloy:baseUrl at
+    # its own emulator under the first one's feet.
+    lock = open(STATE / "make-up.lock", "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit("make up: another `make up` or `make plan` is running on this folder; wait for it to finish")
     emulator = EmulatorProcess(db=STATE / "emulator.db", api_key=LOCAL_API_KEY).start()
     try:
         print(f"make up: Alloy emulator at {emulator.url} (data in .state/emulator.db)", flush=True)
         pulumi("stack", "select", "--create", STACK)
         pulumi("config", "set", "alloy:baseUrl", emulator.url)
         pulumi("config", "set", "--secret", "alloy:apiKey", LOCAL_API_KEY)
-        for action in recover(STATE / "backend", "alloy", STACK, run_pulumi):
+        try:
+            actions = recover(STATE / "backend", "alloy", STACK, run_pulumi, stack_lookup(run_pulumi))
+        except RecoveryError as problem:
+            sys.exit(f"make up: cannot recover from an interrupted run: {problem}")
+        for action in actions:
             print(f"make up: recovered from an interrupted run: {action}", flush=True)
         common = ["--stack", STACK, "--cwd", str(REPO)]
         if plan_only:

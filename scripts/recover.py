@@ -13,12 +13,20 @@ What an interrupted ``pulumi up`` can leave behind, and what is done about it
 3. A checkpoint that is not valid JSON: replaced by its ``.bak`` copy, which
    the backend writes before each checkpoint.
 4. Pending operations (creates, updates or deletes whose outcome was not
-   recorded): ``pulumi refresh --run-program --clear-pending-creates``. The next ``up``
-   re-runs what is still needed; a create that had in fact landed meets its
-   username in Alloy and is adopted, so no user is created twice.
+   recorded): each pending create of a user whose username Alloy now has is
+   imported with that userId (``--import-pending-creates``): the kill came
+   after Alloy created it, so it is this stack's own user, never reported as
+   adopted. The rest are cleared, and one ``pulumi refresh --run-program``
+   reads them all. The next ``up`` re-runs what is still needed.
 
-Usage: ``python -m scripts.recover`` with ``PULUMI_BACKEND_URL=file://...``
-and the stack selected, or ``recover(...)`` from a job.
+The files are repaired before any ``pulumi`` command runs, since a damaged
+checkpoint or sidecar makes every command fail ("failed to load checkpoint").
+
+Usage: ``python -m scripts.recover [--stack NAME]`` with
+``PULUMI_BACKEND_URL=file://...`` (the stack defaults to the selected one;
+the API key comes from the stack config or ``ALLOY_API_KEY``), or
+``recover(...)`` from a job. Exit status 0 when the stack is runnable, 1 when
+it could not be repaired (one line says why).
 """
 
 from __future__ import annotations
@@ -29,22 +37,36 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 from urllib.parse import urlsplit
 
+from providers.guard.state import USER_TYPE
+
 PulumiRunner = Callable[[Sequence[str]], subprocess.CompletedProcess]
+# username -> the userId Alloy has for it, or None.
+UserLookup = Callable[[str], Optional[str]]
+PROJECT = "alloy"
 
 
-def recover(backend_dir: Path, project: str, stack: str, run: PulumiRunner) -> list[str]:
+class RecoveryError(Exception):
+    """The stack could not be repaired; the message says why and what to do."""
+
+
+def recover(
+    backend_dir: Path, project: str, stack: str, run: PulumiRunner, lookup: Optional[UserLookup] = None
+) -> list[str]:
     """Repair ``project/stack`` on the file backend at ``backend_dir``; return
     what was done (empty when nothing was needed). ``run(args)`` runs
-    ``pulumi args`` for that stack and returns the completed process."""
+    ``pulumi args`` for that stack and returns the completed process;
+    ``lookup`` finds a pending create's user in Alloy (without it, pending
+    creates are cleared and a landed one is adopted by the next ``up``).
+    Raise ``RecoveryError`` when the stack cannot be repaired."""
     meta = backend_dir / ".pulumi"
     done: list[str] = []
-    done += _remove_stale_locks(meta / "locks", project, stack, run)
     done += _remove_broken_files(meta)
     done += _restore_checkpoint(meta / "stacks" / project, stack)
-    done += _clear_pending_operations(run)
+    done += _remove_stale_locks(meta / "locks", project, stack, run)
+    done += _resolve_pending_operations(run, lookup)
     return done
 
 
@@ -97,25 +119,41 @@ def _restore_checkpoint(stacks: Path, stack: str) -> list[str]:
     if not checkpoint.exists() or _is_json(checkpoint):
         return []
     if not _is_json(backup):
-        raise SystemExit(f"recover: {checkpoint} is damaged and has no usable backup; restore it from history")
+        raise RecoveryError(f"{checkpoint} is damaged and has no usable backup; restore it from the backend's history")
     checkpoint.write_bytes(backup.read_bytes())
     checkpoint.with_name(checkpoint.name + ".attrs").unlink(missing_ok=True)
     return [f"restored the checkpoint of stack {stack!r} from its backup"]
 
 
-def _clear_pending_operations(run: PulumiRunner) -> list[str]:
+def _resolve_pending_operations(run: PulumiRunner, lookup: Optional[UserLookup]) -> list[str]:
     exported = run(["stack", "export"])
     if exported.returncode != 0:
-        raise SystemExit(f"recover: cannot read the stack's state:\n{exported.stderr}")
+        raise RecoveryError(f"cannot read the stack's state: {_last_line(exported.stderr)}")
     pending = json.loads(exported.stdout).get("deployment", {}).get("pending_operations") or []
     if not pending:
         return []
+    imports: list[str] = []
+    for operation in pending:
+        resource = operation.get("resource") or {}
+        username = (resource.get("inputs") or {}).get("username")
+        if operation.get("type") != "creating" or resource.get("type") != USER_TYPE or lookup is None:
+            continue
+        if isinstance(username, str) and (user_id := lookup(username)):
+            imports += ["--import-pending-creates", str(resource["urn"]), "--import-pending-creates", user_id]
     # --run-program: refresh with the current stack config (base URL, key),
     # not the provider settings recorded in the state by the interrupted run.
-    refreshed = run(["refresh", "--yes", "--skip-preview", "--run-program", "--clear-pending-creates"])
+    refreshed = run(["refresh", "--yes", "--skip-preview", "--run-program", *imports, "--clear-pending-creates"])
     if refreshed.returncode != 0:
-        raise SystemExit(f"recover: refresh failed:\n{refreshed.stdout}\n{refreshed.stderr}")
-    return [f"cleared {len(pending)} pending operation(s) with a refresh"]
+        raise RecoveryError(f"refresh failed: {_last_line(refreshed.stdout + refreshed.stderr)}")
+    done = [f"cleared {len(pending)} pending operation(s) with a refresh"]
+    if imports:
+        done.append(f"recorded {len(imports) // 4} user(s) whose create had landed in Alloy as this stack's own")
+    return done
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else "(no output)"
 
 
 def _is_json(path: Path) -> bool:
@@ -126,17 +164,75 @@ def _is_json(path: Path) -> bool:
         return False
 
 
-def main() -> None:
+def stack_lookup(run: PulumiRunner, environ: Optional[dict[str, str]] = None) -> Optional[UserLookup]:
+    """A ``UserLookup`` through the stack's settings (``pulumi config``), or
+    None when there is no key to ask Alloy with."""
+    from providers.alloy.client import AlloyClient
+    from providers.alloy.errors import AlloyError
+    from providers.alloy.settings import read_settings
+
+    shown = run(["config", "--json", "--show-secrets"])
+    if shown.returncode != 0:
+        return None
+    values = {key: (entry or {}).get("value") for key, entry in json.loads(shown.stdout or "{}").items()}
+    try:
+        settings = read_settings(values.get, os.environ if environ is None else environ)
+        client = AlloyClient(settings.client)
+    except AlloyError:
+        return None
+
+    def lookup(username: str) -> Optional[str]:
+        try:
+            record = client.find_user_by_username(username)
+        except AlloyError as problem:
+            raise RecoveryError(f"cannot look up {username!r} in Alloy: {problem}") from None
+        return record.user_id if record is not None and record.username == username else None
+
+    return lookup
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m scripts.recover", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stack", help="the stack (default: $PULUMI_STACK, else the selected one)")
+    args = parser.parse_args(argv)
     backend = os.environ.get("PULUMI_BACKEND_URL", "")
     if not backend.startswith("file://"):
-        raise SystemExit("recover: set PULUMI_BACKEND_URL=file://<folder> (only file backends are repaired)")
-    stack = subprocess.run(["pulumi", "stack", "--show-name"], capture_output=True, text=True, check=True).stdout.strip()
+        print("recover: set PULUMI_BACKEND_URL=file://<folder> (only file backends are repaired)", file=sys.stderr)
+        return 1
+    backend_dir = Path(urlsplit(backend).path)
+    try:
+        # Damaged files first: until they are repaired, no pulumi command works.
+        done = _remove_broken_files(backend_dir / ".pulumi")
+        stack = args.stack or os.environ.get("PULUMI_STACK") or _selected_stack(backend_dir)
 
-    def run(args: Sequence[str]) -> subprocess.CompletedProcess:
-        return subprocess.run(["pulumi", "--non-interactive", *args], capture_output=True, text=True)
+        def run(cli_args: Sequence[str]) -> subprocess.CompletedProcess:
+            return subprocess.run(
+                ["pulumi", "--non-interactive", *cli_args, "--stack", stack], capture_output=True, text=True
+            )
 
-    for line in recover(Path(urlsplit(backend).path), "alloy", stack, run) or ["nothing to recover"]:
+        done += recover(backend_dir, PROJECT, stack, run, stack_lookup(run))
+    except RecoveryError as problem:
+        print(f"recover: {problem}", file=sys.stderr)
+        return 1
+    for line in done or ["nothing to recover"]:
         print(f"recover: {line}")
+    return 0
+
+
+def _selected_stack(backend_dir: Path) -> str:
+    """The selected stack, asked of the CLI once the files are sound; a
+    checkpoint that is still damaged is restored first when there is one stack."""
+    shown = subprocess.run(["pulumi", "stack", "--show-name"], capture_output=True, text=True)
+    if shown.returncode == 0 and shown.stdout.strip():
+        return shown.stdout.strip()
+    stacks = sorted(path.name[: -len(".json")] for path in (backend_dir / ".pulumi" / "stacks" / PROJECT).glob("*.json"))
+    if len(stacks) == 1:
+        return stacks[0]
+    raise RecoveryError(
+        f"no stack is selected ({_last_line(shown.stderr)}); name it with --stack or PULUMI_STACK"
+    )
 
 
 if __name__ == "__main__":

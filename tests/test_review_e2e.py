@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from review.cli import main
-from review.preview import run_preview, up_with_plan
+from review.preview import run_preview, up
 
 pytestmark = pytest.mark.e2e
 
@@ -78,15 +78,15 @@ def test_guard_stops_a_manifest_cut_in_half_until_acknowledged(project, emulator
     assert len(stack.resource_names()) == 10
 
 
-def test_apply_does_only_what_the_guarded_plan_said(project, emulator, tmp_path):
-    stack = project(team(6))
+def test_up_refuses_deletions_the_acknowledgement_never_saw(project, emulator):
+    stack = project(team(6), config={"alloy:maxDeletes": "0"})
     stack.up()
     stack.write_manifest(team(5))
-    plan_file = tmp_path / "update-plan.json"
-    preview = run_preview(stack.work, env=stack.env, save_plan=plan_file)
+    preview = run_preview(stack.work, env=stack.env)
     assert preview.exit_status == 0
-    # The manifest changes between the guarded preview and the apply.
+    # One deletion was reviewed and acknowledged; then the manifest changes before the apply.
     stack.write_manifest(team(1))
-    assert up_with_plan(plan_file, stack.work, env=stack.env) != 0
-    # The engine refused the deletions the guard never saw.
-    assert {f"user{i:02d}@example.com" for i in range(5)} <= {u["username"] for u in emulator.users()}
+    assert up(stack.work, env=dict(stack.env, ALLOY_ALLOW_DELETES="1")) != 0
+    # The program's guard refused the deletions the acknowledgement never saw.
+    assert len(emulator.users()) == 6
+
