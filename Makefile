@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 PY := .venv/bin/python
 
-.PHONY: help setup up test test-long bench clean plan actionlint
+.PHONY: help setup up test test-long test-live bench clean plan actionlint
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ test: setup ## Run the whole test suite (unit, emulator, end-to-end with the rea
 
 test-long: setup ## Run the longer suite (kill -9 at many moments, faults at 200 users); CI runs it too
 	@$(PY) -m pytest -m long
+
+test-live: setup ## Live acceptance tests against real Alloy: ALLOY_LIVE_API_KEY (and ALLOY_LIVE_BASE_URL); skips without them
+	@$(PY) -m pytest -m live tests/live -p no:cacheprovider
 
 bench: setup ## Benchmark engine + provider cost against the emulator (N=100, 1,000); results in bench/results/
 	@$(PY) -m bench $(BENCH_ARGS)

@@ -141,6 +141,8 @@ class AlloyUserProvider(ResourceProvider):
                     ) from None
                 return self._adopt(existing, props)
             except CREATE_OUTCOME_UNKNOWN as unknown:
+                if isinstance(unknown, AlloyUnreachableError) and not unknown.sent:
+                    raise  # nothing reached Alloy: no lookup, and the error names the POST
                 existing = client.find_user_by_username(username)
                 if existing is not None:
                     # Our POST landed even though its response did not.

@@ -11,13 +11,19 @@ import pytest
 from tests.pulumi_harness import PulumiProject
 
 
+# Proxies, CA bundles and .netrc of the developer's machine, which the client honours (but .netrc).
+ENVIRONMENT_NETWORK_SETTINGS = frozenset(
+    {"HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "NETRC"}
+)
+
+
 @pytest.fixture(autouse=True)
 def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """No test sees the developer's Pulumi or Alloy settings or home folder."""
     import os
 
     for name in list(os.environ):
-        if name.startswith(("PULUMI_", "ALLOY_")):
+        if name.startswith(("PULUMI_", "ALLOY_")) or name.upper() in ENVIRONMENT_NETWORK_SETTINGS:
             monkeypatch.delenv(name)
     monkeypatch.setenv("PULUMI_HOME", str(tmp_path / "pulumi-home"))
 

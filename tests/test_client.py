@@ -1,8 +1,12 @@
-"""The Alloy client against the emulator: requests, retries, typed errors."""
+"""The Alloy client against the subprocess emulator: the wiring of requests,
+retries and typed errors. The many shapes and failure modes run in-process
+(``tests/fake_alloy.py``): test_client_pagination, test_client_shapes,
+test_client_transport, test_client_proxies."""
 
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 
@@ -28,7 +32,7 @@ def client_for(emulator):
     def make(**overrides) -> AlloyClient:
         settings = dict(base_url=emulator.url, api_key=emulator.api_key, backoff_s=FAST_BACKOFF_S, max_retries=3)
         settings.update(overrides)
-        client = AlloyClient(ClientSettings(**settings))
+        client = AlloyClient(ClientSettings(**settings), environ={})
         made.append(client)
         return client
 
@@ -200,6 +204,17 @@ def test_unreachable_api_names_base_url(client_for):
     with pytest.raises(AlloyUnreachableError) as error:
         client_for(base_url=f"http://127.0.0.1:{port}", max_retries=1).list_users()
     assert "alloy:baseUrl" in str(error.value) and f"127.0.0.1:{port}" in str(error.value)
+    assert error.value.sent is False and "(nothing was sent)" in str(error.value)
+
+
+def test_a_read_that_times_out_is_retried_once_and_names_the_setting(client_for, emulator):
+    emulator.admin.set_faults(slow_s=3, fail_next=[{"fault": "slow_after_commit", "route": "GET /users", "times": 5}])
+    with pytest.raises(AlloyUnreachableError, match="GET /users .*no response within 0.3s \\(alloy:timeoutSeconds\\)"):
+        client_for(timeout_s=0.3, max_retries=5).list_users()
+    deadline = time.monotonic() + 10  # the emulator logs a request once it has answered (after slow_s)
+    while len(routes(emulator)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert routes(emulator) == ["GET /users"] * 2
 
 
 def test_not_found_on_update(client):

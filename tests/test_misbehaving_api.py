@@ -183,7 +183,7 @@ def test_gateway_page_on_a_read_is_retried(api, emulator):
         assert client.list_users() == []
     finally:
         client.close()
-    assert api.lines() == ["GET /users"] * 3
+    assert api.lines() == ["GET /users?limit=50"] * 3
 
 
 # -- the provider: an unknown outcome is looked up, never posted blindly ---------
@@ -214,7 +214,7 @@ def test_create_never_answered_properly_looks_up_before_every_new_post(api, prov
     api.script("POST /users", json_answer(200, {"status": "queued"}))
     with pytest.raises(AlloyProtocolError, match="POST /users broke the documented API: the response has no userId"):
         provider.create({"username": "grace@example.com"})
-    lookup = ["POST /users", "GET /users/grace@example.com", "GET /users"]
+    lookup = ["POST /users", "GET /users/grace@example.com", "GET /users?limit=50"]
     assert api.lines() == lookup * (MAX_RETRIES + 1)
     assert emulator.users() == []
 
@@ -222,7 +222,7 @@ def test_create_never_answered_properly_looks_up_before_every_new_post(api, prov
 def test_create_garbled_once_posts_again_after_the_lookup_finds_nothing(api, provider, emulator):
     api.script("POST /users", answer(200, MAINTENANCE_PAGE, "text/html"), times=1)
     result = provider.create({"username": "grace@example.com"})
-    assert api.lines() == ["POST /users", "GET /users/grace@example.com", "GET /users", "POST /users"]
+    assert api.lines() == ["POST /users", "GET /users/grace@example.com", "GET /users?limit=50", "POST /users"]
     assert [(u["username"], u["userId"]) for u in emulator.users()] == [("grace@example.com", result.id)]
 
 
@@ -240,7 +240,7 @@ def test_refresh_survives_a_list_without_data(api, provider, emulator):
     api.script("GET /users", json_answer(200, {"users": []}))
     result = provider.read(ada, {"userId": ada, "username": "ada@example.com", "fullName": "Ada Lovelace"})
     assert (result.id, result.outs["fullName"]) == (ada, "Changed Outside")
-    assert api.lines() == ["GET /users", f"GET /users/{ada}"]
+    assert api.lines() == ["GET /users?limit=50", f"GET /users/{ada}"]
 
 
 def test_update_answered_with_another_users_id_fails(api, provider, emulator):

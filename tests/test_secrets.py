@@ -195,10 +195,9 @@ def test_plain_http_is_refused_off_this_machine(url):
     ],
 )
 def test_certificates_are_verified_for_every_https_url(url):
-    client = AlloyClient(ClientSettings(base_url=url, api_key="k"))
+    client = AlloyClient(ClientSettings(base_url=url, api_key="k"), environ={})
     try:
-        assert client._session.verify is True
-        assert client._session.trust_env is False  # no REQUESTS_CA_BUNDLE, proxies or .netrc
+        assert client.verify is True
     finally:
         client.close()
 
@@ -210,7 +209,7 @@ def test_ca_bundle_setting_replaces_the_system_cas(tmp_path):
                               "alloy:caBundle": str(bundle)}.get, environ={})
     client = AlloyClient(settings.client)
     try:
-        assert client._session.verify == str(bundle)
+        assert client.verify == str(bundle)
     finally:
         client.close()
 

@@ -22,7 +22,7 @@ from providers.alloy.client import (
     ClientSettings,
     validate_base_url,
 )
-from providers.alloy.errors import AlloyConfigError
+from providers.alloy.errors import AlloyConfigError, missing_key_message
 from providers.manifest.loader import DEFAULT_MANIFEST_PATH
 
 NAMESPACE = "alloy"
@@ -100,7 +100,8 @@ TIMEOUT_SECONDS = Setting(
 )
 MAX_RETRIES = Setting(
     "maxRetries", "integer", DEFAULT_MAX_RETRIES,
-    "Retries of a failed API call (429, 502, 503, 504, connection errors), with backoff and jitter",
+    "Retries of a failed API call (429, 502, 503, 504, dropped connections), with backoff and jitter; "
+    "an unreachable host is tried at most 3 times",
     low=0, high=20,
 )
 CA_BUNDLE = Setting(
@@ -168,14 +169,6 @@ def check_client_settings(settings: RunSettings) -> None:
         raise AlloyConfigError(f"{CA_BUNDLE.key} names {settings.client.ca_bundle!r}, which is not a file")
 
 
-def missing_key_message() -> str:
-    """What to do when there is no API key."""
-    return (
-        f"no Alloy API key: run `pulumi config set --secret {API_KEY.key} <key>` "
-        f"or set the {API_KEY_ENV} environment variable"
-    )
-
-
 def _text(value: Any) -> str:
     return "" if value is None else str(value).strip()
 
@@ -207,5 +200,16 @@ def _number(setting: Setting, get: ConfigGetter) -> float:
         raise AlloyConfigError(f"{setting.key} must be {kind}, got {value!r}")
     assert setting.low is not None and setting.high is not None
     if not setting.low <= number <= setting.high:
-        raise AlloyConfigError(f"{setting.key} must be between {setting.low:g} and {setting.high:g}, got {value!r}")
+        raise AlloyConfigError(f"{setting.key} must be between {setting.range_text.replace(' to ', ' and ')}, got {value!r}")
     return number
+
+
+def settings_table() -> str:
+    """The README's settings table, made from the registry (a test holds the README to it)."""
+    rows = ["| key | type | default | range | meaning |", "| --- | --- | --- | --- | --- |"]
+    for setting in SETTINGS:
+        rows.append(
+            f"| `{setting.key}` | {setting.type} | `{setting.shown_default()}` | {setting.range_text or '-'} "
+            f"| {setting.meaning} |"
+        )
+    return "\n".join(rows)

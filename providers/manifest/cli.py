@@ -2,11 +2,13 @@
 
     python -m providers.manifest check [FILE...]          validate (default: users.yaml)
     python -m providers.manifest fmt [--check] [FILE...]  rewrite in canonical form
+    python -m providers.manifest pull [--output FILE] ...  write the account's users into a manifest
+                                                          (read-only; see ``providers.manifest.pull``)
 
 Exit status: 0 when every file is valid (and, for ``fmt --check``, already
 canonical); 1 when a file is invalid (its problems go to stderr) or, with
 ``fmt --check``, would change (its name and a unified diff go to stdout);
-2 for a usage error.
+2 for a usage error. ``pull`` has its own (``providers.manifest.pull``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import sys
 from typing import Sequence
 
 from providers.manifest.loader import DEFAULT_MANIFEST_PATH, ManifestError, load_manifest, read_manifest_text
-from providers.manifest.fmt import FormatError, format_manifest
+from providers.manifest.fmt import FormatError, format_manifest, schema_modeline
+from providers.manifest import pull
 
 PROGRAM = "python -m providers.manifest"
 
@@ -25,6 +28,8 @@ PROGRAM = "python -m providers.manifest"
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line on ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     args = _parser().parse_args(argv)
+    if args.command == "pull":
+        return pull.run(args)
     files = args.files or [DEFAULT_MANIFEST_PATH]
     if args.command == "check":
         return check(files)
@@ -54,7 +59,7 @@ def fmt(files: Sequence[str], *, check_only: bool) -> int:
     for name in files:
         try:
             text = read_manifest_text(name)
-            formatted = format_manifest(text, name)
+            formatted = format_manifest(text, name, modeline=schema_modeline(name))
         except (ManifestError, FormatError) as refused:
             print(refused, file=sys.stderr)
             status = 1
@@ -88,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
         prog=PROGRAM, description="Check or format an alloy-users manifest (users.yaml) without Pulumi."
     )
     files_help = f"manifest files (default: {DEFAULT_MANIFEST_PATH})"
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{check,fmt}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{check,fmt,pull}")
     checker = commands.add_parser("check", help="validate manifests; exit 1 listing every problem")
     checker.add_argument("files", nargs="*", metavar="FILE", help=files_help)
     formatter = commands.add_parser("fmt", help="rewrite manifests in canonical order and style")
@@ -96,4 +101,5 @@ def _parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="write nothing; exit 1 and show a diff if a file would change"
     )
     formatter.add_argument("files", nargs="*", metavar="FILE", help=files_help)
+    pull.add_parser(commands)
     return parser

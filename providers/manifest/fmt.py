@@ -1,7 +1,8 @@
 """Rewrite a valid manifest in one canonical order and style, so that a pull
 request's diff shows only real changes.
 
-Canonical means: the ``yaml-language-server`` line first (added if missing);
+Canonical means: the ``yaml-language-server`` line first (added if missing
+and a modeline is asked for: see ``schema_modeline``);
 top-level keys in the order ``version, allowEmpty, users``; users sorted by
 username, ignoring case; each user's keys in the order ``username, fullName,
 previousUsernames, protect, retainOnDelete``; block style with two-space
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import io
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterator
@@ -40,6 +42,7 @@ TOP_LEVEL_ORDER = ("version", "allowEmpty", "users")
 USER_KEY_ORDER = ("username", "fullName", "previousUsernames", "protect", "retainOnDelete", "deleteAdopted")
 MODELINE = "# yaml-language-server: $schema=./users.schema.json"
 MODELINE_PREFIX = "# yaml-language-server:"
+SCHEMA_FILE_NAME = "users.schema.json"
 INDENT = {"mapping": 2, "sequence": 4, "offset": 2}  # gives "users:\n  - username: ..."
 LINE_WIDTH = 4096  # never fold: values are at most 255 characters
 
@@ -49,9 +52,20 @@ class FormatError(Exception):
     comment; the file is left as it is. A bug to report, not a user error."""
 
 
-def format_manifest(text: str, path: str = DEFAULT_MANIFEST_PATH) -> str:
+def schema_modeline(path: str | os.PathLike[str]) -> str | None:
+    """The modeline to add to the manifest at ``path``: ``MODELINE`` when a
+    ``users.schema.json`` sits beside it (as in the alloy-users repository,
+    where it is a link to the packaged schema), else None: in another
+    repository ``./users.schema.json`` would point at nothing."""
+    folder = os.path.dirname(os.fspath(path)) or "."
+    return MODELINE if os.path.isfile(os.path.join(folder, SCHEMA_FILE_NAME)) else None
+
+
+def format_manifest(text: str, path: str = DEFAULT_MANIFEST_PATH, *, modeline: str | None = MODELINE) -> str:
     """The canonical form of manifest ``text``. Idempotent: formatting the
-    result again returns it unchanged.
+    result again returns it unchanged. A ``yaml-language-server`` line already
+    there is kept (and put first); otherwise ``modeline`` is added, unless it
+    is None (``schema_modeline(path)`` tells which fits a file).
 
     Raises ``ManifestError`` if ``text`` is not a valid manifest (nothing is
     formatted then) and ``FormatError`` if the result would not mean the same.
@@ -62,8 +76,8 @@ def format_manifest(text: str, path: str = DEFAULT_MANIFEST_PATH) -> str:
         comments = _Comments.of(text)
         data = _round_trip_yaml().load(text)
         order = _canonicalise(data, before)
-        result, added = comments.placed(_dump(data), order)
-    _verify(before, comments.texts() + ([MODELINE] if added else []), result, path)
+        result, added = comments.placed(_dump(data), order, modeline)
+    _verify(before, comments.texts() + ([modeline] if added and modeline else []), result, path)
     return result
 
 
@@ -202,7 +216,7 @@ class _Comments:
         tied = [comment for _target, comment in self.before + self.after]
         return [comment.text for comment in self.header + tied + self.trailing]
 
-    def placed(self, body: str, order: list[int]) -> tuple[str, bool]:
+    def placed(self, body: str, order: list[int], modeline: str | None) -> tuple[str, bool]:
         """``body`` (canonical YAML without comments) with these comments put
         back; ``order`` maps the users' new positions to their old ones.
         Returns the text and whether the modeline had to be added."""
@@ -220,7 +234,7 @@ class _Comments:
             else:  # a comment line, or a second end-of-line comment for the same line
                 above.setdefault(line, []).append(comment if not ends_line else _Comment(comment.text))
         out: list[str] = []
-        header, added = _with_modeline(self.header)
+        header, added = _with_modeline(self.header, modeline)
         for index, comment in enumerate(header):
             _emit(out, "", comment, allow_blank=index > 0)
         if header and self.blank_after_header:
@@ -241,12 +255,15 @@ def _emit(out: list[str], indent: str, comment: _Comment, *, allow_blank: bool) 
     out.append(indent + comment.text)
 
 
-def _with_modeline(header: list[_Comment]) -> tuple[list[_Comment], bool]:
-    """The header with the ``yaml-language-server`` line first (added if missing)."""
+def _with_modeline(header: list[_Comment], modeline: str | None) -> tuple[list[_Comment], bool]:
+    """The header with the ``yaml-language-server`` line first (``modeline``
+    added if there is none and it is not None)."""
     for index, comment in enumerate(header):
         if comment.text.startswith(MODELINE_PREFIX):
             return [_Comment(comment.text)] + header[:index] + header[index + 1 :], False
-    return [_Comment(MODELINE)] + header, True
+    if modeline is None:
+        return header, False
+    return [_Comment(modeline)] + header, True
 
 
 def _renumbered(target: Target, moved: dict[int, int]) -> Target:

@@ -8,7 +8,7 @@ the value (left out when the problem concerns the whole file), the reason.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Iterable, Sequence
 
 Pointer = tuple[str | int, ...]
@@ -28,17 +28,27 @@ def format_pointer(pointer: Sequence[str | int]) -> str:
 @dataclass(frozen=True)
 class Problem:
     """One finding. ``line`` and ``column`` are 1-based; ``pointer`` is
-    formatted (``users[3].username``) and empty for the file as a whole."""
+    formatted (``users[3].username``) and empty for the file as a whole.
+
+    ``plain_reason`` is the reason without any text of the file (set when
+    ``reason`` quotes a key, value or tag): what is shown when the file is
+    not recognisably a manifest (see ``without_content``)."""
 
     path: str
     line: int
     column: int
     pointer: str
     reason: str
+    plain_reason: str | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}:{self.column}: "
         return f"{where}{self.pointer}: {self.reason}" if self.pointer else f"{where}{self.reason}"
+
+    def without_content(self) -> Problem:
+        """This problem with nothing of the file in it: no pointer (its keys
+        are the file's) and ``plain_reason`` when the reason quotes the file."""
+        return replace(self, pointer="", reason=self.plain_reason or self.reason, plain_reason=None)
 
     def sort_key(self) -> tuple[int, int, str, str]:
         """File order, then pointer and reason so that the order is total."""

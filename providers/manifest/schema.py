@@ -7,6 +7,13 @@ key, "unknown key 'fullname' (did you mean 'fullName'?)" at the key, and one
 reason per offending value (the most basic one: a wrong type before a bad
 length). A ``patternErrorMessage`` in the schema (the keyword editors use
 too) gives a pattern's reason.
+
+Nothing of a file that is not recognisably a manifest is ever quoted: its
+text may be anything (a dotenv file with secrets, ``/etc/passwd``) and the
+problems reach pull-request comments. A file is recognisably a manifest when
+its top level is a mapping with at least one of the manifest's own keys
+(``version``, ``allowEmpty``, ``users``); of any other file only its shape
+is told (``got a string``), never a key or value.
 """
 
 from __future__ import annotations
@@ -55,11 +62,30 @@ def schema_validator() -> Draft202012Validator:
     return Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 
+@functools.lru_cache(maxsize=1)
+def manifest_keys() -> frozenset[str]:
+    """The top-level keys of a manifest, as the schema names them."""
+    return frozenset(schema_validator().schema["properties"])
+
+
+def looks_like_manifest(document: YamlDocument) -> bool:
+    """Whether ``document`` is recognisably meant as a manifest: its top level
+    is a mapping with one of ``manifest_keys()``. Problems in any other
+    document must not quote its keys or values."""
+    keys = set(document.data) if isinstance(document.data, dict) else document.top_keys
+    return keys is not None and not manifest_keys().isdisjoint(keys)
+
+
 def shape_problems(document: YamlDocument) -> list[Problem]:
     """Every schema violation of ``document.data`` as a problem: one per
     offending value, one per missing or unknown key. Values under a pointer in
-    ``document.rejected`` were reported already and are left alone."""
+    ``document.rejected`` were reported already and are left alone. A mapping
+    that is not recognisably a manifest gets one problem that quotes nothing."""
     validator = schema_validator()
+    if isinstance(document.data, dict) and not looks_like_manifest(document):
+        keys = ", ".join(sorted(manifest_keys(), key=list(validator.schema["properties"]).index))
+        reason = f"not a manifest: the top-level mapping has none of the keys {keys} (its content is not shown)"
+        return [_problem(document, _position(document, ()), (), reason)]
     problems: list[Problem] = []
     worst: dict[Pointer, ValidationError] = {}
     for error in validator.iter_errors(document.data):
@@ -142,7 +168,7 @@ def _type_reason(validator: Draft202012Validator, error: ValidationError, pointe
     if pointer == ():
         if instance is None:
             return "the manifest is empty; it needs a 'users' list"
-        return f"the manifest must be a mapping with a 'users' list, got {describe(instance)}"
+        return f"the manifest must be a mapping with a 'users' list, got {kind_of(instance)}"
     if instance is None and "string" in wanted:
         # An empty value where text belongs reads like an empty string: say
         # what the schema says about "" (e.g. "remove the key to leave it unset").
@@ -182,6 +208,15 @@ def describe(value: Any) -> str:
     if isinstance(value, dict):
         return "a mapping"
     return "an unsupported value"
+
+
+def kind_of(value: Any) -> str:
+    """What kind of value ``value`` is, without any of its content: ``a string``."""
+    kinds = [(bool, "true or false"), ((int, float), "a number"), (str, "a string"), (datetime.date, "a date")]
+    kinds += [(list, "a list"), (dict, "a mapping")]
+    if value is None:
+        return "an empty value"
+    return next((word for kind, word in kinds if isinstance(value, kind)), "an unsupported value")
 
 
 def describe_short(value: Any) -> str:

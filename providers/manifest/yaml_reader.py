@@ -50,6 +50,7 @@ TOO_MANY_ALIASED = (
 )
 BAD_MERGE = "a merge key '<<' needs a mapping or a list of mappings"
 RECURSIVE = "this alias refers to a value that contains it; recursive data is not allowed"
+TAG_NOT_ALLOWED = "a YAML tag is not allowed here (only plain values)"
 
 # Likely causes of ruamel's most common complaints, added to its message.
 SYNTAX_HINTS = {
@@ -88,7 +89,10 @@ class YamlDocument:
     the alias is used); ``keys`` maps a pointer to where its key starts.
     ``rejected`` holds the pointers already reported here, whose values later
     checks should leave alone. When ``usable`` is false the text could not be
-    read as data at all and only ``problems`` is meaningful.
+    read as data at all and only ``problems`` is meaningful. ``top_keys`` are
+    the string keys of the top-level mapping (None when the top level is not
+    a mapping or the text is not YAML): what tells whether the file is meant
+    to be a manifest at all.
     """
 
     path: str
@@ -98,10 +102,12 @@ class YamlDocument:
     problems: list[Problem] = field(default_factory=list)
     rejected: set[Pointer] = field(default_factory=set)
     usable: bool = True
+    top_keys: frozenset[str] | None = None
 
-    def problem(self, at: Position, pointer: Pointer, reason: str) -> Problem:
-        """Record and return a problem at ``at``."""
-        found = Problem(self.path, at.line, at.column, format_pointer(pointer), reason)
+    def problem(self, at: Position, pointer: Pointer, reason: str, plain: str | None = None) -> Problem:
+        """Record and return a problem at ``at``; ``plain`` is the reason
+        without the file's text, when ``reason`` quotes it."""
+        found = Problem(self.path, at.line, at.column, format_pointer(pointer), reason, plain)
         self.problems.append(found)
         return found
 
@@ -187,6 +193,7 @@ def read_yaml(text: str, path: str) -> YamlDocument:
             if root is None:
                 document.values[()] = Position(1, 1)
             else:
+                document.top_keys = _top_keys(root)
                 _Builder(document, yaml.constructor.construct_object, yaml.composer.alias_marks).root(root)
                 extra = next(documents, None)
                 if extra is not None:
@@ -217,13 +224,45 @@ def read_yaml(text: str, path: str) -> YamlDocument:
     return document
 
 
+def _top_keys(root: Node) -> frozenset[str] | None:
+    if not isinstance(root, MappingNode):
+        return None
+    return frozenset(str(key.value) for key, _value in root.value if isinstance(key, ScalarNode))
+
+
+# A quoted piece of ruamel's message: a token name ('<block mapping start>')
+# and one character that is not a letter or digit ('\t', ':') are ruamel's
+# words; anything else (an alias or tag name, a letter) is the file's text.
+_QUOTED = re.compile(r"""\s*('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")""")
+_TOKEN_NAME = re.compile(r"""['"]<[a-z ]+>['"]""")
+
+
+def _without_text(message: str) -> str:
+    """``message`` without any text of the file that ruamel quoted in it:
+    the text may not be a manifest at all (a dotenv file, ``/etc/passwd``)."""
+
+    def keep_or_drop(match: re.Match[str]) -> str:
+        quoted = match.group(1)
+        if _TOKEN_NAME.fullmatch(quoted):
+            return match.group(0)
+        inner = quoted[1:-1]
+        single = len(inner) == 1 or (len(inner) == 2 and inner[0] == "\\")
+        if (single and not inner[-1].isalnum()) or inner in ("\\t", "\\n", "\\r"):
+            return match.group(0)
+        return ""
+
+    return _QUOTED.sub(keep_or_drop, message)
+
+
 def syntax_problem(error: MarkedYAMLError, path: str) -> Problem:
-    """A ruamel syntax error as a problem at the parser's line and column."""
+    """A ruamel syntax error as a problem at the parser's line and column.
+    Nothing of the text is quoted (no snippet, no names), only ruamel's words
+    and single punctuation characters such as ``'\t'``."""
     mark = error.problem_mark or error.context_mark
     where = position_of(mark) if mark is not None else Position(1, 1)
-    reason = str(error.problem or error.context or "cannot be parsed").strip()
+    reason = _without_text(str(error.problem or error.context or "cannot be parsed")).strip()
     if error.problem and error.context:
-        context = str(error.context).strip()
+        context = _without_text(str(error.context)).strip()
         if error.context_mark is not None and error.context_mark is not mark:
             context += f" that starts on line {error.context_mark.line + 1}"
         reason += f" ({context})"
@@ -279,12 +318,13 @@ class _Builder:
             raise self.stop(at, pointer, RECURSIVE)
         expected = {ScalarNode: SCALAR_TAGS, MappingNode: {MAPPING_TAG}, SequenceNode: {SEQUENCE_TAG}}
         if node.tag not in expected.get(type(node), ()):
-            return self.reject(node, pointer, _tag_not_allowed(node))
+            return self.reject(node, pointer, _tag_not_allowed(node), TAG_NOT_ALLOWED)
         if isinstance(node, ScalarNode):
             try:
                 return self.construct(node)
             except Exception:  # noqa: BLE001 - the safe constructors raise several types on malformed scalars
-                return self.reject(node, pointer, f"cannot read {node.value!r} as {short_tag(str(node.tag))}")
+                reason = f"cannot read {node.value!r} as {short_tag(str(node.tag))}"
+                return self.reject(node, pointer, reason, "cannot read a value as its YAML tag says")
         self.open.add(id(node))
         try:
             if isinstance(node, SequenceNode):
@@ -296,10 +336,10 @@ class _Builder:
         finally:
             self.open.discard(id(node))
 
-    def reject(self, node: Node, pointer: Pointer, reason: str) -> Any:
+    def reject(self, node: Node, pointer: Pointer, reason: str, plain: str | None = None) -> Any:
         if id(node) not in self.reported:
             self.reported.add(id(node))
-            self.document.problem(position_of(node.start_mark), pointer, reason)
+            self.document.problem(position_of(node.start_mark), pointer, reason, plain)
         self.document.rejected.add(pointer)
         return REJECTED
 
@@ -309,7 +349,7 @@ class _Builder:
         for number, (index, (key_node, value_node)) in enumerate(merges):
             key_at = self.at(node, index, "key", key_node)
             if number:
-                self.document.problem(key_at, pointer, "duplicate merge key '<<'")
+                self.document.problem(key_at, pointer, "duplicate merge key '<<'")  # ruamel's word, not the file's
                 continue
             result.update(self.merged(value_node, pointer, self.at(node, index, "value", value_node), depth))
         self.document.values[pointer] = at  # merged sources were built at this pointer too
@@ -323,7 +363,10 @@ class _Builder:
                 continue
             child = (*pointer, key)
             if key in seen:
-                self.document.problem(key_at, child, f"duplicate key '{key}'; first on line {seen[key].line}")
+                first = seen[key].line
+                self.document.problem(
+                    key_at, child, f"duplicate key '{key}'; first on line {first}", f"duplicate key; first on line {first}"
+                )
                 continue
             seen[key] = key_at
             self.document.keys[child] = key_at
@@ -337,7 +380,7 @@ class _Builder:
         """The keys that ``<<: source`` brings in; with a list of mappings,
         the first mapping that has a key wins (YAML merge-key semantics)."""
         if isinstance(source, SequenceNode) and source.tag != SEQUENCE_TAG:
-            self.reject(source, pointer, _tag_not_allowed(source))
+            self.reject(source, pointer, _tag_not_allowed(source), TAG_NOT_ALLOWED)
             return {}
         sources = source.value if isinstance(source, SequenceNode) else [source]
         result: dict[str, Any] = {}
@@ -356,11 +399,12 @@ class _Builder:
         if isinstance(node, ScalarNode) and node.tag == STRING_TAG:
             return str(self.construct(node))
         if isinstance(node, ScalarNode):
-            reason = f"key {node.value!r} is not a string; put it in quotes"
+            self.document.problem(
+                at, pointer, f"key {node.value!r} is not a string; put it in quotes", "a key is not a string"
+            )
         else:
             kind = "list" if isinstance(node, SequenceNode) else "mapping"
-            reason = f"a key must be a string, not a {kind}"
-        self.document.problem(at, pointer, reason)
+            self.document.problem(at, pointer, f"a key must be a string, not a {kind}")
         return None
 
 
