@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.defaults import (
+    DEFAULT_PULL_PAGE_SIZE,
+    DEFAULT_PULL_SIZE,
     DEFAULT_LATENCY_MS,
     DEFAULT_REPEAT,
     DEFAULT_RESULTS_DIR,
@@ -54,6 +56,16 @@ def _positive(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}")
     return value
 
 
@@ -94,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile", action="store_true",
                         help="afterwards, profile the CLI (Go pprof) and the Python processes (cProfile) at the study "
                         "size, with each of --settings (bench/results/profile/profile.md)")
+    parser.add_argument("--pull-size", type=_non_negative, default=DEFAULT_PULL_SIZE, metavar="N",
+                        help="users in the account for the pull measurement, 0 for none (default: %(default)s)")
+    parser.add_argument("--pull-page-size", type=_positive, default=DEFAULT_PULL_PAGE_SIZE, metavar="N",
+                        help="users a page of GET /users for the pull measurement, at most 50 (default: %(default)s)")
+    parser.add_argument("--no-drift", action="store_true",
+                        help="do not measure `python -m review drift` after each real stack's refresh")
     parser.add_argument("--out", type=Path, default=DEFAULT_RESULTS_DIR, help="results folder (default: bench/results)")
     parser.add_argument("--work-dir", type=Path, default=None,
                         help="where the temporary stacks go (default: system temp)")
@@ -121,6 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         study_size=study_size,
         repeat=options.repeat,
         work_dir=options.work_dir,
+        pull_size=options.pull_size,
+        pull_page_size=options.pull_page_size,
+        drift=not options.no_drift,
     )
     # A key of this run only: the emulator accepts it, the stacks store it encrypted.
     with EmulatorProcess(api_key=f"bench-{secrets.token_hex(8)}") as emulator:

@@ -66,6 +66,15 @@ MAIN_SETTINGS = (DEFAULT_SETTING, SKIP_CHECKPOINTS)
 STUDY_SETTINGS = ("parallel-4", "parallel-16", "no-integrity-check", "gzip-state")
 STUDY_SCENARIOS = (CREATE, UPDATE, DESTROY)
 
+# The read-only tools (bench.tools): pull of PULL_SIZE users from an emulator
+# paging GET /users at PULL_PAGE_SIZE; drift on every lifecycle's real stack
+# (default setting) right after its refresh.
+DEFAULT_PULL_SIZE = 10_000
+DEFAULT_PULL_PAGE_SIZE = 50
+# "Seconds, not minutes", and drift costs about what a refresh does.
+PULL_MAX_S = 60.0
+DRIFT_MAX_RATIO_TO_REFRESH = 2.0
+
 # Targets (issue 7).
 NOOP_MAX_API_CALLS = 0
 NOOP_MAX_RATIO_TO_FLOOR = 1.2

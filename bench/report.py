@@ -91,6 +91,7 @@ def markdown(raw: dict[str, Any]) -> str:
                 run = results.run(ALLOY_STACK, study_n, scenario, setting)
                 cells.append("-" if run is None else f"{run['wall_s']:.2f} ({run['cpu_s']['cli']:.1f})")
             lines.append(f"| `{setting}` | " + " | ".join(cells) + " |")
+    lines += _tools_section(raw)
     lines += ["", "## Targets", "",
               "| target | setting | scope | measured | limit | met |", "|---|---|---|---|---|---|"]
     for row in raw.get("targets", []):
@@ -148,6 +149,40 @@ def _scenario_row(results: Results, run: dict[str, Any], setting: str) -> str:
         f"/ {_num(run.get('emulator_cpu_s'), 1)} "
         f"| {run['state_bytes'] / n:.0f} | {_num(run.get('loadavg_1m'), 1)} |"
     )
+
+
+def _tools_section(raw: dict[str, Any]) -> list[str]:
+    """The read-only tools (``bench.tools``): pull and drift, fastest repeat of each case."""
+    fastest: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for entry in raw.get("tools", []):
+        key = (entry["tool"], entry["case"], entry["n"])
+        if key not in fastest or entry["wall_s"] < fastest[key]["wall_s"]:
+            fastest[key] = entry
+    if not fastest:
+        return []
+    lines = ["", "## Read-only tools (`pull`, `drift`)", "",
+             "`pull`: `python -m providers.manifest pull` from an account of N users, `GET /users` paged; "
+             "`parse` and `fmt`: `parse_manifest` (what `check` does) and `format_manifest` (what `fmt --check` "
+             "does) of the written file, in-process. `drift`: `python -m review drift` right after the "
+             "stack's refresh (no drift), beside that refresh's time.", "",
+             "| tool | N | case | s | API calls | exit | notes |", "|---|---:|---|---:|---|---:|---|"]
+    for (tool, case, n), entry in sorted(fastest.items(), key=lambda item: (item[0][0] != "pull", item[0][2])):
+        notes = []
+        if "page_size" in entry:
+            notes.append(f"{entry['page_size']} a page")
+        if "fmt_s" in entry:
+            notes.append(f"parse {entry['parse_s']:.2f} s, fmt {entry['fmt_s']:.2f} s, "
+                         f"{entry['manifest_bytes'] / 1024:.0f} KiB")
+        if entry.get("refresh_wall_s"):
+            notes.append(f"refresh {entry['refresh_wall_s']:.2f} s (× {entry['wall_s'] / entry['refresh_wall_s']:.2f})")
+        lines.append(f"| {tool} | {n} | {case} | {entry['wall_s']:.2f} | {_calls_by_route(entry['api_calls'])} "
+                     f"| {entry['exit_status']} | {'; '.join(notes)} |")
+    return lines
+
+
+def _calls_by_route(routes: dict[str, int]) -> str:
+    parts = [f"{route} ×{count}" for route, count in sorted(routes.items()) if count]
+    return ", ".join(parts) if parts else "0"
 
 
 def _calls(by_method: dict[str, int]) -> str:

@@ -35,7 +35,7 @@ from tests.pulumi_harness import PROGRAM_DIRS, PROGRAM_FILES, isolated_env
 
 FLOOR_FILES = ("Pulumi.yaml", "__main__.py", "floor_provider.py")
 # Modules of the real program that the floor uses too, so both record the same state shape.
-FLOOR_SHARED_MODULES = ("__init__.py", "provenance.py")
+FLOOR_SHARED_MODULES = ("__init__.py", "stack/__init__.py", "stack/provenance.py")
 OUTPUT_TAIL_CHARS = 4000
 # The checkpoint file, plain or compressed (not its .bak copy or .attrs sidecar).
 CHECKPOINT_SUFFIXES = ("", ".gz", ".zst")
@@ -89,8 +89,8 @@ class BenchStack:
         elif kind in FLOOR_STACKS:
             for name in FLOOR_FILES:
                 shutil.copy2(FLOOR_PROJECT_DIR / name, self.work / name)
-            (self.work / "providers").mkdir()
             for name in FLOOR_SHARED_MODULES:
+                (self.work / "providers" / name).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(REPO / "providers" / name, self.work / "providers" / name)
         else:
             raise ValueError(f"unknown stack kind {kind!r}")

@@ -41,7 +41,10 @@ from bench.defaults import (
     STACKS,
     STUDY_SCENARIOS,
     UPDATE,
+    DEFAULT_PULL_PAGE_SIZE,
+    DEFAULT_PULL_SIZE,
 )
+from bench import tools
 from bench.stacks import BenchRunError, BenchStack, up_args
 from bench.workload import BenchUser, make_users, with_changed_names
 from emulator.testing import EmulatorProcess
@@ -63,6 +66,9 @@ class SuiteOptions:
     study_size: int
     repeat: int = 1
     work_dir: Path | None = None
+    pull_size: int = DEFAULT_PULL_SIZE  # 0: no pull measurement
+    pull_page_size: int = DEFAULT_PULL_PAGE_SIZE
+    drift: bool = True
 
 
 @dataclass
@@ -117,9 +123,12 @@ def run_lifecycle(
     setting: str = DEFAULT_SETTING,
     repeat: int = 0,
     log: Log = print,
+    tool_results: list[dict[str, Any]] | None = None,
 ) -> list[Measurement]:
     """Run ``scenarios`` in order on ``stack`` with ``setting`` (``UPDATE``
-    first switches to ``changed_users``) and measure each one."""
+    first switches to ``changed_users``) and measure each one. With
+    ``tool_results``, the real stack with the default setting also measures
+    ``drift`` right after its refresh, into that list."""
     env, extra_args = SETTINGS[setting]
     measurements = []
     stack.write_users(users)
@@ -158,6 +167,9 @@ def run_lifecycle(
             f"  {sum(by_method.values()):5d} API calls  CLI {measurement.peak_rss_mb['cli']:.0f} MB"
             f"  provider {measurement.peak_rss_mb['provider']:.0f} MB"
         )
+        if scenario == REFRESH and tool_results is not None and stack.kind == ALLOY_STACK and setting == DEFAULT_SETTING:
+            drift = tools.run_drift(emulator, stack.work, stack.env, len(users), log=log)
+            tool_results.append({**drift, "repeat": repeat, "refresh_wall_s": measurement.wall_s})
     if stack.kind == ALLOY_STACK and DESTROY in scenarios and emulator.admin.users():
         raise BenchRunError(f"users left in the emulator after destroy of {stack.work}")
     return measurements
@@ -169,6 +181,7 @@ def run_suite(options: SuiteOptions, emulator: EmulatorProcess, log: Log = print
     meta = _meta(options)
     baselines: list[dict[str, Any]] = []
     runs: list[Measurement] = []
+    tool_results: list[dict[str, Any]] = []
 
     def lifecycle(
         root: Path, kind: str, n: int, scenarios: Sequence[str], setting: str, repeat: int, pace_ms: float = 0.0
@@ -179,7 +192,8 @@ def run_suite(options: SuiteOptions, emulator: EmulatorProcess, log: Log = print
         stack = BenchStack(root, kind, base_url=emulator.url, api_key=emulator.api_key, latency_ms=pace_ms)
         try:
             runs.extend(
-                run_lifecycle(stack, emulator, users, changed, scenarios, setting=setting, repeat=repeat, log=log)
+                run_lifecycle(stack, emulator, users, changed, scenarios, setting=setting, repeat=repeat, log=log,
+                              tool_results=tool_results if options.drift else None)
             )
         finally:
             stack.cleanup()
@@ -212,10 +226,18 @@ def run_suite(options: SuiteOptions, emulator: EmulatorProcess, log: Log = print
                 for setting in options.study_settings:
                     folder = root / f"study-{setting}-{repeat}"
                     lifecycle(folder, ALLOY_STACK, options.study_size, STUDY_SCENARIOS, setting, repeat)
+            if options.pull_size:
+                log(f"pull of {options.pull_size} users, {options.pull_page_size} a page, "
+                    f"repeat {repeat + 1}/{options.repeat}: API latency {options.latency_ms:g} ms")
+                for result in tools.run_pull_bench(
+                    emulator, options.pull_size, options.latency_ms, options.pull_page_size,
+                    work_dir=options.work_dir, log=log,
+                ):
+                    tool_results.append({**result, "repeat": repeat})
     meta["finished"] = _now()
     meta["duration_s"] = round(time.time() - started, 1)
     meta["loadavg_end"] = list(os.getloadavg())
-    return {"meta": meta, "baselines": baselines, "runs": [asdict(run) for run in runs]}
+    return {"meta": meta, "baselines": baselines, "runs": [asdict(run) for run in runs], "tools": tool_results}
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -234,6 +256,8 @@ def _meta(options: SuiteOptions) -> dict[str, Any]:
         "settings": list(options.settings),
         "study_settings": list(options.study_settings),
         "study_size": options.study_size,
+        "pull_size": options.pull_size,
+        "pull_page_size": options.pull_page_size,
         "repeat": options.repeat,
         "paced_floor_ms": {},
         "pulumi_cli": cli.stdout.strip(),

@@ -13,6 +13,9 @@ from typing import Any
 from bench.compare import Results, per_user_ms
 from bench.defaults import (
     ALLOY_STACK,
+    DEFAULT_SETTING,
+    DRIFT_MAX_RATIO_TO_REFRESH,
+    PULL_MAX_S,
     DESTROY,
     LIFECYCLE_MAX_RATIO_TO_BASELINE,
     LIFECYCLE_SCENARIOS,
@@ -44,7 +47,37 @@ class Target:
 def evaluate(raw: dict[str, Any]) -> list[dict[str, Any]]:
     """Every target row, for every main setting, as JSON-ready dicts."""
     results = Results(raw)
-    return [asdict(row) for setting in results.main_settings for row in _evaluate(results, setting)]
+    rows = [asdict(row) for setting in results.main_settings for row in _evaluate(results, setting)]
+    return rows + [asdict(row) for row in _tool_targets(raw)]
+
+
+def _tool_targets(raw: dict[str, Any]) -> list[Target]:
+    """The read-only tools (``bench.tools``): pull in seconds, drift about one refresh, both read-only."""
+    rows: list[Target] = []
+    fastest: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for entry in raw.get("tools", []):
+        key = (entry["tool"], entry["case"], entry["n"])
+        if key not in fastest or entry["wall_s"] < fastest[key]["wall_s"]:
+            fastest[key] = entry
+    for (tool, case, n), entry in sorted(fastest.items()):
+        routes = {route: count for route, count in entry["api_calls"].items() if count}
+        reads_only = set(routes) <= {LIST_ROUTE}
+        scope = f"{tool} N={n}" + (f" ({case})" if tool == "pull" else "")
+
+        def add(target: str, value: str, limit: str, met: bool | None, scope: str = scope) -> None:
+            rows.append(Target(target, DEFAULT_SETTING, scope, value, limit, met))
+
+        add("only GET /users (read-only, no GET per user)", ", ".join(f"{r} {c}" for r, c in routes.items()) or "0",
+            LIST_ROUTE, reads_only)
+        if tool == "pull":
+            add(f"pull in under {PULL_MAX_S:g} s", _text(entry["wall_s"], "s"), f"< {PULL_MAX_S:g} s",
+                entry["wall_s"] < PULL_MAX_S)
+        elif entry.get("refresh_wall_s"):
+            ratio = entry["wall_s"] / entry["refresh_wall_s"]
+            add(f"drift within {DRIFT_MAX_RATIO_TO_REFRESH:g}x of a refresh",
+                f"{_times(ratio)} ({_text(entry['wall_s'], 's')} vs {_text(entry['refresh_wall_s'], 's')})",
+                f"<= {DRIFT_MAX_RATIO_TO_REFRESH:g}x", ratio <= DRIFT_MAX_RATIO_TO_REFRESH)
+    return rows
 
 
 def _evaluate(results: Results, setting: str) -> list[Target]:

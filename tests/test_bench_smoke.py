@@ -20,6 +20,8 @@ pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parent.parent
 N = 5
+PULL_N = 12
+PULL_PAGE_SIZE = 5
 STUDY_SETTING = "skip-checkpoints"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RUN_TIMEOUT_S = 300
@@ -36,7 +38,8 @@ def bench_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PULUMI_", "ALLOY_"))}
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--sizes", str(N), "--latency-ms", "0",
-         "--settings", "default", "--study-settings", STUDY_SETTING, "--out", str(out), "--work-dir", str(root)],
+         "--settings", "default", "--study-settings", STUDY_SETTING, "--out", str(out), "--work-dir", str(root),
+         "--pull-size", str(PULL_N), "--pull-page-size", str(PULL_PAGE_SIZE)],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -54,7 +57,7 @@ def test_result_files_are_written(bench_run):
     out, _ = bench_run
     assert (out / PLOT_NAME).read_bytes().startswith(PNG_SIGNATURE)
     markdown = (out / MARKDOWN_NAME).read_text(encoding="utf-8")
-    for heading in ("## Scenarios", "## Client baseline", "## Checkpoint study", "## Targets"):
+    for heading in ("## Scenarios", "## Client baseline", "## Checkpoint study", "## Read-only tools", "## Targets"):
         assert heading in markdown
 
 
@@ -119,3 +122,27 @@ def test_baselines_and_targets_have_their_shape(bench_run):
     for row in results["targets"]:
         assert set(row) == {"target", "setting", "scope", "value", "limit", "met"}
         assert row["met"] in (True, False, None)
+
+
+def tool_runs(results: dict[str, Any], tool: str) -> list[dict[str, Any]]:
+    return [entry for entry in results["tools"] if entry["tool"] == tool]
+
+
+def test_pull_is_measured_in_each_case(bench_run):
+    _, results = bench_run
+    runs = tool_runs(results, "pull")
+    assert [entry["case"] for entry in runs] == ["new file", "again, nothing to add", "merge of 1% more"]
+    pages = -(-PULL_N // PULL_PAGE_SIZE)
+    for entry in runs:
+        assert entry["n"] == PULL_N and entry["wall_s"] > 0 and entry["exit_status"] == 0
+        assert set(entry["api_calls"]) == {"GET /users"}
+    assert runs[0]["api_calls"]["GET /users"] == pages
+    assert runs[0]["fmt_s"] > 0 and runs[0]["parse_s"] > 0 and runs[0]["manifest_bytes"] > 0
+
+
+def test_drift_is_measured_after_the_refresh(bench_run):
+    _, results = bench_run
+    [entry] = tool_runs(results, "drift")
+    assert entry["n"] == N and entry["exit_status"] == 0 and entry["wall_s"] > 0
+    assert entry["api_calls"] == {"GET /users": 1}
+    assert entry["refresh_wall_s"] == run_of(results, ALLOY_STACK, "refresh")["wall_s"]

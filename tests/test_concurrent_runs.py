@@ -80,5 +80,5 @@ def test_a_second_run_is_refused_while_the_first_holds_the_stack(project, emulat
 
     emulator.admin.clear_faults()
     emulator.reset_log()
-    assert "4 unchanged" in stack.up().stdout
+    assert "5 unchanged" in stack.up().stdout  # 3 users, the stack, the deletion guard
     assert emulator.write_count() == 0

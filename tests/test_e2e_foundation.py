@@ -42,7 +42,8 @@ def test_second_up_changes_nothing_and_calls_nothing(project, emulator):
     preview = stack.preview()
     result = stack.up()
     assert emulator.request_count() == 0  # no write, and no read either
-    assert "6 unchanged" in preview.stdout and "6 unchanged" in result.stdout  # 5 users and the stack
+    # 5 users, the stack and its deletion guard
+    assert "7 unchanged" in preview.stdout and "7 unchanged" in result.stdout
 
 
 def test_user_ids_output_equals_the_emulator_ids(project, emulator):

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from providers.manifest import Manifest, ManifestError, parse_manifest
-from providers.manifest.fmt import MODELINE, format_manifest
+from providers.manifest.fmt import MODELINE, format_manifest, schema_modeline
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = REPO_ROOT / "users.yaml"
@@ -137,6 +137,19 @@ def test_fmt_keeps_an_existing_schema_line_and_moves_it_first() -> None:
     )
 
 
+def test_fmt_adds_no_modeline_when_told_none() -> None:
+    assert format_manifest(MESSY, modeline=None) == MESSY_FORMATTED.removeprefix(MODELINE + "\n")
+    kept = "# yaml-language-server: $schema=https://example.com/users.schema.json\nusers:\n  - username: a\n"
+    assert format_manifest(kept, modeline=None) == kept
+
+
+def test_the_modeline_is_added_only_where_the_schema_it_names_is(tmp_path: Path) -> None:
+    assert schema_modeline(SAMPLE) == MODELINE  # users.schema.json beside users.yaml
+    assert schema_modeline(tmp_path / "users.yaml") is None
+    (tmp_path / "users.schema.json").write_text("{}", encoding="utf-8")
+    assert schema_modeline(tmp_path / "users.yaml") == MODELINE
+
+
 def test_fmt_refuses_an_invalid_manifest() -> None:
     with pytest.raises(ManifestError, match=r"users.yaml:2:5: users\[0\].username: is required"):
         format_manifest("users:\n  - fullName: Nobody\n")
@@ -226,13 +239,16 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_fmt_check_reports_a_file_that_would_change_and_writes_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize("schema_beside", [True, False], ids=["schema-beside", "no-schema-beside"])
+def test_fmt_check_reports_a_file_that_would_change_and_writes_nothing(tmp_path: Path, schema_beside: bool) -> None:
     path = tmp_path / "users.yaml"
     path.write_text(MESSY, encoding="utf-8")
+    if schema_beside:
+        (tmp_path / "users.schema.json").symlink_to(REPO_ROOT / "users.schema.json")
     result = run_cli("fmt", "--check", str(path))
     assert result.returncode == 1
     assert result.stdout.startswith(f"would reformat {path}\n--- {path} (current)\n+++ {path} (formatted)\n")
-    assert f"+{MODELINE}\n" in result.stdout
+    assert (f"+{MODELINE}\n" in result.stdout) == schema_beside
     assert "-  - {username: ada@example.com" in result.stdout
     assert path.read_text(encoding="utf-8") == MESSY
 
@@ -242,12 +258,16 @@ def test_fmt_check_passes_on_canonical_files() -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, "users.yaml: already formatted\n", "")
 
 
-def test_fmt_rewrites_the_file(tmp_path: Path) -> None:
+@pytest.mark.parametrize("schema_beside", [True, False], ids=["schema-beside", "no-schema-beside"])
+def test_fmt_rewrites_the_file(tmp_path: Path, schema_beside: bool) -> None:
     path = tmp_path / "users.yaml"
     path.write_text(MESSY, encoding="utf-8")
+    if schema_beside:
+        (tmp_path / "users.schema.json").symlink_to(REPO_ROOT / "users.schema.json")
     result = run_cli("fmt", str(path))
     assert (result.returncode, result.stdout, result.stderr) == (0, f"reformatted {path}\n", "")
-    assert path.read_text(encoding="utf-8") == MESSY_FORMATTED
+    expected = MESSY_FORMATTED if schema_beside else MESSY_FORMATTED.removeprefix(MODELINE + "\n")
+    assert path.read_text(encoding="utf-8") == expected
 
 
 def test_fmt_leaves_an_invalid_file_alone(tmp_path: Path) -> None:

@@ -37,10 +37,13 @@ def users(emulator) -> dict[str, dict]:
 @pytest.mark.parametrize(
     "news, inputs, failures",
     [
-        pytest.param({"username": "  ada@example.com ", "fullName": " Ada "},
-                     {"username": "ada@example.com", "fullName": "Ada"}, [], id="trims"),
-        pytest.param({"username": "ada@example.com", "fullName": "   "},
-                     {"username": "ada@example.com"}, [], id="blank-fullname-unmanaged"),
+        # The manifest normalises values; check only keeps what the provider manages.
+        pytest.param({"username": "ada@example.com", "fullName": "Ada", "protect": True},
+                     {"username": "ada@example.com", "fullName": "Ada"}, [], id="keeps-managed-fields"),
+        pytest.param({"username": "ada@example.com", "fullName": ""},
+                     {"username": "ada@example.com"}, [], id="empty-fullname-unmanaged"),
+        pytest.param({"username": "ada@example.com", "retainOnDelete": True, "deleteAdopted": False},
+                     {"username": "ada@example.com", "retainOnDelete": True}, [], id="removal-flags-when-true"),
         pytest.param({"username": "   "}, {}, ["username"], id="blank-username"),
         pytest.param({}, {}, ["username"], id="missing-username"),
         pytest.param({"username": 7}, {}, ["username"], id="number-username"),

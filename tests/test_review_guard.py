@@ -12,6 +12,7 @@ from review.guard import (
     evaluate,
     parse_count,
     resolve_acknowledgement,
+    review_ways,
 )
 
 
@@ -132,21 +133,21 @@ def test_verdict(deletions, ack, allowed):
 
 
 def test_a_blocked_verdict_names_the_count_the_limit_and_how_to_acknowledge():
-    text = evaluate(10, LIMIT).explain()
+    text = evaluate(10, LIMIT).explain(ways=review_ways)
     assert "deletes 10 of the stack's 20 users" in text
     assert "more than the limit of 5 (the larger of 5 and 10% of the stack's users)" in text
-    assert "'Alloy-Allow-Deletes: 10' in the pull request description" in text
+    assert "'Alloy-Allow-Deletes: 10' in an approving review by someone other than the author" in text
     assert "'--allow-deletes 10'" in text and "'ALLOY_ALLOW_DELETES=10'" in text
     assert "alloy:maxDeletes" in text
 
 
 def test_a_wrong_acknowledgement_is_called_out():
-    text = evaluate(10, LIMIT, Acknowledgement(12, "ALLOY_ALLOW_DELETES")).explain()
+    text = evaluate(10, LIMIT, resolve_acknowledgement(None, {"ALLOY_ALLOW_DELETES": "12"}, None)).explain()
     assert "'ALLOY_ALLOW_DELETES=12' acknowledges 12, not 10" in text
     assert "must name the exact count" in text
 
 
 def test_an_acknowledged_verdict_says_by_what():
-    verdict = evaluate(10, LIMIT, Acknowledgement(10, "the pull request description"))
+    verdict = evaluate(10, LIMIT, resolve_acknowledgement(None, {}, "Alloy-Allow-Deletes: 10"))
     assert verdict.acknowledged
     assert "acknowledged by 'Alloy-Allow-Deletes: 10' in the pull request description" in verdict.explain()

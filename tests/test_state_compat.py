@@ -118,7 +118,10 @@ def test_v1_state_refreshes_updates_and_destroys(project, emulator, tmp_path):
     for name, resource in users.items():
         old = {k: v for k, v in resource["outputs"].items() if k != "__provider"}
         assert {k: v for k, v in refreshed[name]["outputs"].items() if k != "__provider"} == old
-    stack.preview("--expect-no-changes")
+    # The only change a new release proposes is the stack's deletion guard (no API call).
+    preview = stack.preview()
+    assert "+ 1 to create" in preview.stdout and "deletion-guard" in preview.stdout
+    assert "to update" not in preview.stdout and "to delete" not in preview.stdout
     assert emulator.write_count() == 0
 
     stack.write_manifest(manifest.replace("Ada Lovelace", "Ada King"))
@@ -132,7 +135,8 @@ def test_v1_state_refreshes_updates_and_destroys(project, emulator, tmp_path):
 
     emulator.reset_log()
     stack.destroy()
-    assert emulator.users() == []
+    # The adopted user is forgotten, not deleted (a stack never destroys what it did not create).
+    assert [user["username"] for user in emulator.users()] == ["grace@example.com"]
     assert sorted(entry["path"] for entry in emulator.requests() if entry["method"] == "DELETE") == sorted(
-        f"/users/{user_id}" for user_id in ids.values())
+        f"/users/{user_id}" for name, user_id in ids.items() if name != "grace@example.com")
     assert stack.resources() == []

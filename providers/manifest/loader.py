@@ -87,16 +87,25 @@ def parse_manifest(
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > max_bytes:
         raise ManifestError([_too_large(path, f"{size} bytes", max_bytes)])
-    document = read_yaml(text.removeprefix(BYTE_ORDER_MARK), path)
+    text = text.removeprefix(BYTE_ORDER_MARK)
+    document = read_yaml(text, path)
+    problems = _problems(document)
+    if problems and document.fast:  # report every problem where the pure parser puts it
+        document = read_yaml(text, path, fast=False)
+        problems = _problems(document)
+    if problems:
+        raise ManifestError(problems)
+    return _manifest(document)
+
+
+def _problems(document: YamlDocument) -> list[Problem]:
     problems = list(document.problems)
     if not looks_like_manifest(document):  # maybe a dotenv file or /etc/passwd: quote none of it
         problems = [problem.without_content() for problem in problems]
     if document.usable:
         problems += shape_problems(document)
         problems += entry_problems(document)
-    if problems:
-        raise ManifestError(problems)
-    return _manifest(document)
+    return problems
 
 
 def read_manifest_text(path: str | os.PathLike[str], *, max_bytes: int = MAX_MANIFEST_BYTES) -> str:

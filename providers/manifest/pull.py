@@ -59,7 +59,7 @@ from providers.alloy.client import DEFAULT_BASE_URL, AlloyClient, AlloyUserRecor
 from providers.alloy.errors import AlloyConfigError, AlloyError
 from providers.alloy.settings import API_KEY_ENV, read_settings
 from providers.manifest.fmt import FormatError, format_manifest
-from providers.manifest.loader import DEFAULT_MANIFEST_PATH, ManifestError, parse_manifest, read_manifest_text
+from providers.manifest.loader import DEFAULT_MANIFEST_PATH, Manifest, ManifestError, parse_manifest, read_manifest_text
 from providers.manifest.identity import username_key
 
 EXIT_OK = 0
@@ -124,15 +124,22 @@ class _Candidate:
 
 
 def merge_users(
-    records: Sequence[AlloyUserRecord], existing: str | None, path: str = DEFAULT_MANIFEST_PATH
+    records: Sequence[AlloyUserRecord],
+    existing: str | None,
+    path: str = DEFAULT_MANIFEST_PATH,
+    *,
+    parsed: Manifest | None = None,
 ) -> PullResult:
-    """Merge Alloy's ``records`` into the manifest text ``existing`` (None: no file yet).
+    """Merge Alloy's ``records`` into the manifest text ``existing`` (None: no
+    file yet); ``parsed`` is ``existing`` already parsed, if the caller has it.
 
     Raises ``ManifestError`` when ``existing`` is not a valid manifest,
     ``PullError`` when there is nothing to write (no file and no user that a
     manifest can hold) and ``FormatError`` when formatting fails.
     """
-    manifest = parse_manifest(existing, path) if existing is not None else None
+    manifest = parsed
+    if manifest is None and existing is not None:
+        manifest = parse_manifest(existing, path)
     entries = manifest.users if manifest is not None else ()
     current = {username_key(user.username): user.username for user in entries}
     previous = {username_key(old): user.username for user in entries for old in user.previous_usernames}
@@ -406,12 +413,14 @@ def run(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> i
         output = args.output or _default_output(config, args.cwd)
         settings = client_settings(config, args.base_url, environ)
         existing = _read_existing(output)
+        # Validate before any call: an invalid file fails without touching the API.
+        parsed = parse_manifest(existing, output) if existing is not None else None
         client = AlloyClient(settings)
         try:
             records = client.list_users()
         finally:
             client.close()
-        result = merge_users(records, existing, output)
+        result = merge_users(records, existing, output, parsed=parsed)
     except ManifestError as invalid:
         _say(f"{output} is not a valid manifest, so nothing was pulled into it:\n{invalid}")
         return EXIT_PROBLEM

@@ -9,6 +9,15 @@ reported as a problem and its value replaced by ``REJECTED``. Building the
 values here (rather than in a ruamel constructor) is what gives each value,
 merged keys and alias uses included, its own line and column, and what lets
 the walk stop on alias bombs, recursive aliases and deep nesting.
+
+Speed: ruamel's pure-Python scanner and parser take most of the time on a
+large manifest (about 4 s of 5 for 10,000 users). Where PyYAML's libyaml
+binding is installed, its C parser supplies the *events* instead (only
+events: composing, tag resolution, construction and every check stay the
+ones described above, YAML 1.2 as before). Its result is used only when the
+document is clean: on any libyaml error, a ``%YAML``/``%TAG`` directive, a
+character ruamel would refuse, or any problem at all, the text is read again
+by the pure parser, so every problem's message and position are ruamel's.
 """
 
 from __future__ import annotations
@@ -22,11 +31,22 @@ from typing import Any, Callable, Iterator, NamedTuple
 from ruamel.yaml import YAML
 from ruamel.yaml.composer import Composer, MaxDepthExceededError
 from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml import events as ruamel_events
 from ruamel.yaml.events import AliasEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
 from providers.manifest.problems import Pointer, Problem, format_pointer
+
+try:  # PyYAML's binding of libyaml: only its event parser is used
+    from yaml import _yaml as _libyaml
+except ImportError:  # pragma: no cover - PyYAML without its C extension, or not installed
+    _libyaml = None
+
+FAST_PARSER_AVAILABLE = _libyaml is not None
+# What ruamel's reader refuses (ruamel.yaml.reader.Reader.NON_PRINTABLE);
+# libyaml refuses at least as much, but a text with any is read the pure way.
+_NON_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
 
 # Limits that keep a hostile or broken file cheap to reject. A valid manifest
 # is four levels deep. Values reached again through an alias are counted: a
@@ -103,6 +123,7 @@ class YamlDocument:
     rejected: set[Pointer] = field(default_factory=set)
     usable: bool = True
     top_keys: frozenset[str] | None = None
+    fast: bool = False  # read with libyaml's events; re-read the pure way before reporting a problem
 
     def problem(self, at: Position, pointer: Pointer, reason: str, plain: str | None = None) -> Problem:
         """Record and return a problem at ``at``; ``plain`` is the reason
@@ -147,6 +168,22 @@ class AliasMarkingComposer(Composer):
     def __init__(self, loader: Any = None) -> None:
         super().__init__(loader)
         self.alias_marks: dict[tuple[int, int, str], Any] = {}
+        self._parser_once: Any = None
+        self._resolver_once: Any = None
+
+    # ruamel looks the parser and resolver up through two properties on every
+    # event (a fifth of the time on a large file); they never change.
+    @property
+    def parser(self) -> Any:
+        if self._parser_once is None:
+            self._parser_once = Composer.parser.fget(self)  # type: ignore[attr-defined]
+        return self._parser_once
+
+    @property
+    def resolver(self) -> Any:
+        if self._resolver_once is None:
+            self._resolver_once = Composer.resolver.fget(self)  # type: ignore[attr-defined]
+        return self._resolver_once
 
     def compose_node(self, parent: Any, index: Any) -> Any:
         if parent is not None and self.parser.check_event(AliasEvent):
@@ -177,15 +214,91 @@ def safe_yaml() -> YAML:
     return yaml
 
 
-def read_yaml(text: str, path: str) -> YamlDocument:
+def read_yaml(text: str, path: str, *, fast: bool = True) -> YamlDocument:
     """Read ``text`` (named ``path`` in problems) into a ``YamlDocument``.
 
     Never raises for bad input: YAML syntax errors, a second document, tags
     other than the standard ones, duplicate keys, non-string keys, alias
     bombs, recursive aliases and deep nesting all become problems.
+
+    With ``fast`` (and libyaml available) a clean text is read through
+    libyaml's event parser and comes back with ``fast`` set; a caller that
+    finds a problem in it must read it again with ``fast=False`` to report
+    ruamel's positions (``loader.parse_manifest`` does).
     """
-    document = YamlDocument(path)
+    if fast and _libyaml is not None and not _NON_PRINTABLE.search(text):
+        document = _read_fast(text, path)
+        if document is not None:
+            return document
+    return _read(text, path, safe_yaml())
+
+
+def _read_fast(text: str, path: str) -> YamlDocument | None:
+    """``text`` read through libyaml's events, or None when the pure parser
+    must read it (a libyaml error, a directive, any problem)."""
     yaml = safe_yaml()
+    events = _LibyamlEvents(text)
+    yaml._parser = events  # ruamel's composer pulls its events from the loader's parser
+    try:
+        document = _read(text, path, yaml)
+    except Exception:  # noqa: BLE001 - libyaml's errors (PyYAML's classes) and anything unforeseen
+        return None
+    if document.problems or not document.usable or events.directives:
+        return None
+    document.fast = True
+    return document
+
+
+class _LibyamlEvents:
+    """libyaml's events for ``text`` as the ruamel events its composer expects
+    (``check_event``, ``peek_event``, ``get_event``, ``dispose``)."""
+
+    def __init__(self, text: str) -> None:
+        self._parser = _libyaml.CParser(text)
+        self._next: Any = None
+        self.directives = False
+
+    def _peek(self) -> Any:
+        if self._next is None and self._parser.check_event():
+            self._next = self._convert(self._parser.get_event())
+        return self._next
+
+    def check_event(self, *choices: type) -> bool:
+        event = self._peek()
+        return event is not None and (not choices or isinstance(event, choices))
+
+    def peek_event(self) -> Any:
+        return self._peek()
+
+    def get_event(self) -> Any:
+        event = self._peek()
+        self._next = None
+        return event
+
+    def dispose(self) -> None:
+        self._parser = None
+
+    def _convert(self, event: Any) -> Any:
+        kind = type(event).__name__
+        marks = (event.start_mark, event.end_mark)
+        if kind == "ScalarEvent":
+            style = event.style or None  # libyaml says '' for plain, ruamel None
+            return ruamel_events.ScalarEvent(event.anchor, event.tag, event.implicit, event.value, *marks, style=style)
+        if kind in ("MappingStartEvent", "SequenceStartEvent"):
+            made = getattr(ruamel_events, kind)
+            return made(event.anchor, event.tag, event.implicit, *marks, flow_style=event.flow_style)
+        if kind == "AliasEvent":
+            return ruamel_events.AliasEvent(event.anchor, *marks)
+        if kind == "DocumentStartEvent":
+            self.directives = self.directives or event.version is not None or bool(event.tags)
+            return ruamel_events.DocumentStartEvent(*marks, explicit=event.explicit, version=event.version)
+        if kind == "DocumentEndEvent":
+            return ruamel_events.DocumentEndEvent(*marks, explicit=event.explicit)
+        return getattr(ruamel_events, kind)(*marks)  # stream start and end, collection ends
+
+
+def _read(text: str, path: str, yaml: YAML) -> YamlDocument:
+    document = YamlDocument(path)
     try:
         with quiet_yaml():
             documents = yaml.compose_all(text)

@@ -247,11 +247,21 @@ func (h *languageHost) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pul
 	return &pulumirpc.RunResponse{}, nil
 }
 
+// configJSON is the stack config as the SDK reads it from PULUMI_CONFIG: a
+// JSON object, also for a stack with no config at all (a nil map would be
+// "null", which the SDK cannot read).
+func configJSON(config map[string]string) ([]byte, error) {
+	if config == nil {
+		config = map[string]string{}
+	}
+	return json.Marshal(config)
+}
+
 // programEnv is the environment of the program: ours, plus the stack config
 // the SDK reads from PULUMI_CONFIG and PULUMI_CONFIG_SECRET_KEYS, plus the
 // virtual environment's bin folder first on PATH.
 func programEnv(req *pulumirpc.RunRequest, info *pulumirpc.ProgramInfo) ([]string, error) {
-	config, err := json.Marshal(req.GetConfig())
+	config, err := configJSON(req.GetConfig())
 	if err != nil {
 		return nil, err
 	}
