@@ -126,3 +126,23 @@ def test_recover_command_repairs_an_empty_sidecar_without_a_traceback(project, e
     assert "recover: removed 1 partly written backend file(s)" in result.stdout
     stack.up()
     assert len(emulator.users()) == 2
+
+
+def test_ctrl_c_ends_the_run_with_one_line_and_the_next_up_converges(project, emulator):
+    stack = project(numbered_users(40))
+    emulator.admin.set_faults(latency_ms=200)
+    run = subprocess.Popen(
+        ["pulumi", "--non-interactive", "up", "--yes", "--skip-preview"], cwd=stack.work, env=stack.env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    deadline = time.monotonic() + KILL_DEADLINE_S
+    while time.monotonic() < deadline and not any(e["method"] == "POST" for e in emulator.requests()):
+        time.sleep(POLL_S)
+    os.killpg(run.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground process group
+    output, _ = run.communicate(timeout=KILL_DEADLINE_S)
+    assert run.returncode != 0
+    assert "update canceled" in output
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output
+    emulator.admin.set_faults()
+    stack.up()
+    assert sorted(u["username"] for u in emulator.users()) == [f"user{i:04d}@example.com" for i in range(40)]

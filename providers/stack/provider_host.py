@@ -10,6 +10,11 @@ inside that process (elsewhere these functions do nothing):
   that formats those errors as their message alone and leaves every other
   exception as it was. If a future SDK stops looking up ``traceback`` this
   way, the only effect is that tracebacks come back.
+- End on SIGINT also when started with SIGINT ignored (a background shell,
+  some CI runners): the engine closes its plugins with SIGINT and waits 5 s
+  before killing one that stays. Python keeps an inherited SIG_IGN, and only
+  the main thread may call ``signal.signal``, so the C default action is
+  restored through libc (``restore_default_sigint``).
 - Exit when the engine is gone. The host waits forever; when the CLI is
   killed (``kill -9``, a cancelled CI job) nothing would stop it. A daemon
   thread polls the engine's address (the host's first argument) and ends the
@@ -19,7 +24,9 @@ inside that process (elsewhere these functions do nothing):
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
 import socket
 import sys
 import threading
@@ -70,12 +77,25 @@ def install_plain_errors() -> bool:
     return True
 
 
+def restore_default_sigint() -> bool:
+    """If SIGINT is ignored, give it back its default action (end the
+    process); True if it was changed. Callable from any thread."""
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN or os.name != "posix":
+        return False
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.signal.restype = ctypes.c_void_p
+    libc.signal.argtypes = (ctypes.c_int, ctypes.c_void_p)
+    libc.signal(int(signal.SIGINT), None)  # SIG_DFL is 0
+    return True
+
+
 def exit_with_engine() -> bool:
     """Start (once) the thread that ends the provider host when the engine is
     gone; True if it runs."""
     global _watchdog_started
     if not in_provider_host() or len(sys.argv) < 2:
         return False
+    restore_default_sigint()
     host, _, port = sys.argv[1].rpartition(":")
     if not host or not port.isdigit():
         return False

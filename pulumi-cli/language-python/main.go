@@ -21,8 +21,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	pbempty "google.golang.org/protobuf/types/known/emptypb"
@@ -51,6 +53,7 @@ func main() {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	exitOnInterrupt()
 	if engineAddress != "" {
 		// Exit with the engine, even when it is killed without notice.
 		go func() { _ = rpcutil.Healthcheck(ctx, engineAddress, engineHealthInterval, cancel) }()
@@ -73,6 +76,21 @@ func main() {
 		fmt.Fprintf(os.Stderr, "pulumi-language-python: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// exitOnInterrupt makes SIGINT end the host even when it was started with
+// SIGINT ignored (a background job, some CI runners): the engine closes its
+// plugins with SIGINT and waits 5 s before killing one that does not exit.
+func exitOnInterrupt() {
+	if !signal.Ignored(syscall.SIGINT) {
+		return // the default action already ends the process
+	}
+	interrupts := make(chan os.Signal, 1)
+	signal.Notify(interrupts, syscall.SIGINT)
+	go func() {
+		<-interrupts
+		os.Exit(0)
+	}()
 }
 
 func cancelChannel(ctx context.Context) chan bool {
