@@ -68,6 +68,8 @@ class AlloyUserProvider(ResourceProvider):
     """
 
     serialize_as_secret_always = False
+    # Stateless in the program: one pickle serves every resource (providers.stack.sdk_speedups).
+    pickle_once = True
 
     def configure(self, req: ConfigureRequest) -> None:
         """Read ``alloy:*`` settings from the stack config (the key may also
@@ -79,6 +81,7 @@ class AlloyUserProvider(ResourceProvider):
         self._client: Optional[AlloyClient] = None
         self._client_lock = threading.Lock()
         self._directory: Optional[dict[str, AlloyUserRecord]] = None
+        self._by_username: Optional[dict[str, AlloyUserRecord]] = None
         self._directory_lock = threading.Lock()
 
     # -- planning (no API calls) ----------------------------------------------
@@ -117,13 +120,19 @@ class AlloyUserProvider(ResourceProvider):
         """All-or-nothing ``POST /users``.
 
         A username that already exists is adopted (its fullName corrected)
-        unless ``alloy:adoptExisting`` is false. When the outcome of a POST is
-        unknown (lost response, 5xx, garbled body) the username is looked up
-        before anything is posted again, so a user is never created twice.
+        unless ``alloy:adoptExisting`` is false: it is found in the run's one
+        listing of the account (``GET /users``, made at the first create), so
+        taking over an existing account posts nothing, or, when it appeared
+        since, by the POST's conflict. When the outcome of a POST is unknown
+        (lost response, 5xx, garbled body) the username is looked up before
+        anything is posted again, so a user is never created twice.
         """
         username: str = props["username"]
         full_name: Optional[str] = props.get("fullName")
         client = self._api()
+        listed = self._listed_user(username)
+        if listed is not None:
+            return self._take_over(listed, props, 409)
         # Re-post only after confirming that the previous attempt did not land.
         for _attempt in range(self._settings.client.max_retries + 1):
             try:
@@ -133,13 +142,7 @@ class AlloyUserProvider(ResourceProvider):
                 existing = client.find_user_by_username(username)
                 if existing is None:
                     raise
-                if not self._settings.adopt_existing:
-                    raise AlloyConflictError(
-                        "POST", "/users", refused.status,
-                        f"username {username!r} already exists in Alloy (userId {existing.user_id}) "
-                        "and alloy:adoptExisting is false; adopt it or remove it from the manifest",
-                    ) from None
-                return self._adopt(existing, props)
+                return self._take_over(existing, props, refused.status)
             except CREATE_OUTCOME_UNKNOWN as unknown:
                 if isinstance(unknown, AlloyUnreachableError) and not unknown.sent:
                     raise  # nothing reached Alloy: no lookup, and the error names the POST
@@ -237,6 +240,29 @@ class AlloyUserProvider(ResourceProvider):
             if self._client is None:
                 self._client = AlloyClient(self._settings.client)
             return self._client
+
+    def _take_over(self, existing: AlloyUserRecord, props: dict[str, Any], status: int) -> CreateResult:
+        """Adopt ``existing``, or refuse when ``alloy:adoptExisting`` is false."""
+        if not self._settings.adopt_existing:
+            raise AlloyConflictError(
+                "POST", "/users", status,
+                f"username {props['username']!r} already exists in Alloy (userId {existing.user_id}) "
+                "and alloy:adoptExisting is false; adopt it or remove it from the manifest",
+            )
+        return self._adopt(existing, props)
+
+    def _listed_user(self, username: str) -> Optional[AlloyUserRecord]:
+        """The user of that exact username in the run's listing of the
+        account (listed once, at the first need); None when absent or when
+        the listing failed (the POST's conflict still catches it)."""
+        with self._directory_lock:
+            if self._by_username is None:
+                try:
+                    users = self._api().list_users()
+                except AlloyError:
+                    users = []
+                self._by_username = {user.username: user for user in users if user.username is not None}
+            return self._by_username.get(username)
 
     def _unvouched_limit(self) -> int:
         """Deletions allowed in a process where no guard approved any:

@@ -32,6 +32,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence
 
+from providers.guard.journal import prepare_cli_run
 from review import acknowledge_cli, drift
 from review.adoption import NOT_NEEDED, AdoptionCheck, predict_adoption
 from review.defaults import (
@@ -52,7 +53,7 @@ from review.guard import (
     parse_count,
     resolve_acknowledgement,
 )
-from review.plan import Plan, PreviewFormatError, parse_preview
+from review.plan import Action, Plan, PreviewFormatError, parse_preview
 from review.preview import PreviewError, PreviewRun, config_get, read_preview, run_preview, up
 from review.render import Review, render_markdown, render_verdict
 
@@ -162,7 +163,17 @@ def apply_command(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if acknowledgement is not None and review.verdict is not None and review.verdict.acknowledged:
         # The program's own guard needs the same exact count.
         up_env[ALLOW_DELETES_ENV] = str(acknowledgement.count)
-    return up(args.cwd, stack=args.stack, env=up_env)
+    # Checkpoint-free on file:// and s3:// backends, made exact by the create
+    # journal (providers/guard/journal.py; README, "Performance").
+    creates = [change.username for change in review.plan.changes if change.action is Action.CREATE]
+    journaled, why, finish = prepare_cli_run(args.cwd, args.stack, creates, up_env)
+    print(f"apply: checkpoints skipped, {why}" if journaled else f"apply: checkpoints on ({why})", flush=True)
+    if journaled is not None:
+        up_env.update(journaled.env)
+    try:
+        return up(args.cwd, stack=args.stack, env=up_env)
+    finally:
+        finish(journaled)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Mapping[str, str]], int]] = {

@@ -20,8 +20,9 @@ pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parent.parent
 N = 5
-PULL_N = 12
-PULL_PAGE_SIZE = 5
+# Past one page of 50 (the client asks for 50 a page whatever the emulator's default).
+PULL_N = 60
+PULL_PAGE_SIZE = 50
 STUDY_SETTING = "skip-checkpoints"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RUN_TIMEOUT_S = 300

@@ -10,14 +10,17 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("providers", "review", "emulator", "scripts", "bench")
-PULUMI_FREE = ("providers.manifest", "providers.alloy", "providers.guard", "review", "emulator")
+PULUMI_FREE = ("providers.manifest", "providers.alloy", "providers.guard", "providers.onboarding", "review", "emulator")
 # What each layer may import of the project (prefixes); None: anything.
 ALLOWED = {
     "emulator": ("emulator",),
-    "providers.manifest": ("providers.manifest", "providers.alloy"),
+    "providers.manifest": ("providers.manifest",),
+    # The command line's composition root adds `pull` from the layer above.
+    "providers.manifest.__main__": ("providers.manifest", "providers.onboarding"),
     "providers.alloy": ("providers.alloy", "providers.manifest"),
+    "providers.onboarding": ("providers.onboarding", "providers.manifest", "providers.alloy"),
     "providers.guard": ("providers.guard", "providers.alloy"),
-    "review": ("review", "providers.manifest", "providers.alloy", "providers.guard"),
+    "review": ("review", "providers.manifest", "providers.alloy", "providers.guard", "providers.onboarding"),
 }
 
 
@@ -108,3 +111,25 @@ def test_the_type_tokens_are_the_resources():
 
     assert f"pulumi-python:{AlloyUser._resource_type_name}" == USER_TYPE
     assert f"pulumi-python:{DeletionGuard._resource_type_name}" == GUARD_TYPE
+
+
+def test_no_cycles_between_packages():
+    """Package A importing B and B importing A (at any depth of the module) is
+    a cycle too, even when no module-level cycle runs at import time; the
+    command line's composition root is the one module allowed to reach up."""
+    packages = sorted(set(ALLOWED) - {"providers.manifest.__main__"}, key=len, reverse=True)
+
+    def package_of(module: str) -> str | None:
+        return next((p for p in packages if module == p or module.startswith(p + ".")), None)
+
+    edges: set[tuple[str, str]] = set()
+    for module, path in MODULES.items():
+        source = package_of(module)
+        if source is None or module == "providers.manifest.__main__":
+            continue
+        for name in imports(path):
+            target = package_of(name)
+            if target is not None and target != source:
+                edges.add((source, target))
+    cycles = sorted((a, b) for a, b in edges if (b, a) in edges and a < b)
+    assert not cycles, f"packages that import each other: {cycles}"

@@ -495,7 +495,7 @@ def test_huge_file_gets_the_size_limit_message(tmp_path: Path) -> None:
     with pytest.raises(ManifestError) as raised:
         load_manifest(path)
     assert str(raised.value) == (
-        f"{path}:1:1: the file is too large ({MAX_MANIFEST_BYTES + 7} bytes); the limit is 1048576 bytes (1 MiB)"
+        f"{path}:1:1: the file is too large ({MAX_MANIFEST_BYTES + 7} bytes); the limit is 4194304 bytes (4 MiB)"
     )
 
 

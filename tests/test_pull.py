@@ -13,9 +13,9 @@ from ruamel.yaml import YAML
 
 from providers.alloy.client import AlloyUserRecord
 from providers.manifest import ManifestError, parse_manifest
-from providers.manifest.cli import main
+from providers.manifest.__main__ import main
 from providers.manifest.fmt import MODELINE, format_manifest
-from providers.manifest.pull import PullError, insert_entries, merge_users, yaml_quoted
+from providers.onboarding.pull import PullError, insert_entries, merge_users, yaml_quoted
 
 ID = "6b0c20a5a36f44de0c0abf{:02x}"
 
@@ -317,10 +317,11 @@ def test_the_readme_documents_every_flag_and_exit_status():
     import re
 
     from providers.manifest.cli import _parser
+    from providers.onboarding import pull
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Onboarding an existing account", 1)[1].split("\n## ", 1)[0]
-    commands = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction))
+    commands = next(a for a in _parser([pull])._actions if isinstance(a, argparse._SubParsersAction))
     flags = [flag for action in commands.choices["pull"]._actions for flag in action.option_strings if flag.startswith("--")]
     assert [flag for flag in flags if flag != "--help" and f"`{flag}" not in section] == []
     assert re.search(r"Exit status of `pull`: 0 .*; 1 .*; 2 a usage error", section, flags=re.S)

@@ -6,6 +6,8 @@ No Pulumi here; the program, the review tools and the command line
 - ``loader``: the library entry points (``load_manifest``, ``parse_manifest``).
 - ``yaml_reader``: safe YAML with a position for every value.
 - ``schema``: the shape, checked against ``users.schema.json`` (shipped here).
+- ``identity``: ``username_key`` (which usernames are one user: a
+  compatibility contract) and the characters a username may not hold.
 - ``rules``: what entries must agree on (unique usernames, renames).
 - ``problems``: ``file:line:col: pointer: reason`` and ``ManifestError``.
 - ``fmt`` and ``cli``: the canonical form and the command line.
@@ -13,7 +15,9 @@ No Pulumi here; the program, the review tools and the command line
 
 from __future__ import annotations
 
+from providers.manifest.identity import username_key
 from providers.manifest.loader import (
+    DEFAULT_MANIFEST_PATH,
     MAX_MANIFEST_BYTES,
     DesiredUser,
     Manifest,
@@ -24,6 +28,7 @@ from providers.manifest.loader import (
 from providers.manifest.problems import ManifestError, Problem
 
 __all__ = [
+    "DEFAULT_MANIFEST_PATH",
     "MAX_MANIFEST_BYTES",
     "DesiredUser",
     "Manifest",
@@ -32,4 +37,5 @@ __all__ = [
     "load_manifest",
     "parse_manifest",
     "read_manifest_text",
+    "username_key",
 ]

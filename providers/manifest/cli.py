@@ -3,12 +3,17 @@
     python -m providers.manifest check [FILE...]          validate (default: users.yaml)
     python -m providers.manifest fmt [--check] [FILE...]  rewrite in canonical form
     python -m providers.manifest pull [--output FILE] ...  write the account's users into a manifest
-                                                          (read-only; see ``providers.manifest.pull``)
+                                                          (read-only; see ``providers.onboarding.pull``)
 
 Exit status: 0 when every file is valid (and, for ``fmt --check``, already
 canonical); 1 when a file is invalid (its problems go to stderr) or, with
 ``fmt --check``, would change (its name and a unified diff go to stdout);
-2 for a usage error. ``pull`` has its own (``providers.manifest.pull``).
+2 for a usage error. ``pull`` has its own (``providers.onboarding.pull``).
+
+Commands that need more than the manifest (``pull`` needs the Alloy client)
+are extensions: modules with ``NAME``, ``add_parser(commands)`` and
+``run(args)``, passed to ``main`` by ``providers/manifest/__main__.py``, so
+that this package depends on nothing above it.
 """
 
 from __future__ import annotations
@@ -16,20 +21,31 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
-from typing import Sequence
+from typing import Any, Protocol, Sequence
 
 from providers.manifest.loader import DEFAULT_MANIFEST_PATH, ManifestError, load_manifest, read_manifest_text
 from providers.manifest.fmt import FormatError, format_manifest, schema_modeline
-from providers.manifest import pull
 
 PROGRAM = "python -m providers.manifest"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line on ``argv`` (default ``sys.argv[1:]``); return the exit status."""
-    args = _parser().parse_args(argv)
-    if args.command == "pull":
-        return pull.run(args)
+class Extension(Protocol):
+    """A command added to this command line by a package above it."""
+
+    NAME: str
+
+    def add_parser(self, commands: Any) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+def main(argv: Sequence[str] | None = None, extensions: Sequence[Extension] = ()) -> int:
+    """Run the command line on ``argv`` (default ``sys.argv[1:]``) with the
+    given extension commands; return the exit status."""
+    args = _parser(extensions).parse_args(argv)
+    for extension in extensions:
+        if args.command == extension.NAME:
+            return extension.run(args)
     files = args.files or [DEFAULT_MANIFEST_PATH]
     if args.command == "check":
         return check(files)
@@ -88,12 +104,13 @@ def _diff(old: str, new: str, name: str) -> list[str]:
     return [line if line.endswith("\n") else line + "\n" for line in lines]
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(extensions: Sequence[Extension] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROGRAM, description="Check or format an alloy-users manifest (users.yaml) without Pulumi."
     )
     files_help = f"manifest files (default: {DEFAULT_MANIFEST_PATH})"
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{check,fmt,pull}")
+    names = ",".join(["check", "fmt", *(extension.NAME for extension in extensions)])
+    commands = parser.add_subparsers(dest="command", required=True, metavar=f"{{{names}}}")
     checker = commands.add_parser("check", help="validate manifests; exit 1 listing every problem")
     checker.add_argument("files", nargs="*", metavar="FILE", help=files_help)
     formatter = commands.add_parser("fmt", help="rewrite manifests in canonical order and style")
@@ -101,5 +118,6 @@ def _parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="write nothing; exit 1 and show a diff if a file would change"
     )
     formatter.add_argument("files", nargs="*", metavar="FILE", help=files_help)
-    pull.add_parser(commands)
+    for extension in extensions:
+        extension.add_parser(commands)
     return parser

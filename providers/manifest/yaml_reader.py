@@ -16,8 +16,10 @@ binding is installed, its C parser supplies the *events* instead (only
 events: composing, tag resolution, construction and every check stay the
 ones described above, YAML 1.2 as before). Its result is used only when the
 document is clean: on any libyaml error, a ``%YAML``/``%TAG`` directive, a
-character ruamel would refuse, or any problem at all, the text is read again
-by the pure parser, so every problem's message and position are ruamel's.
+character ruamel would refuse or that the two read differently (NEL, LS,
+PS), or any problem at all, the text is read again by the pure parser, so
+every problem's message and position are ruamel's
+(``tests/test_manifest_fast_path.py`` holds the two to the same results).
 """
 
 from __future__ import annotations
@@ -44,9 +46,10 @@ except ImportError:  # pragma: no cover - PyYAML without its C extension, or not
     _libyaml = None
 
 FAST_PARSER_AVAILABLE = _libyaml is not None
-# What ruamel's reader refuses (ruamel.yaml.reader.Reader.NON_PRINTABLE);
-# libyaml refuses at least as much, but a text with any is read the pure way.
-_NON_PRINTABLE = re.compile("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
+# Texts that only the pure parser reads: with a character that ruamel's reader
+# refuses (ruamel.yaml.reader.Reader.NON_PRINTABLE), or with NEL, LS or PS,
+# which libyaml takes for line breaks (YAML 1.1) and ruamel, in places, not.
+_PURE_ONLY = re.compile("[^\x09\x0A\x0D\x20-\x7E\xA0-\u2027\u202A-\uD7FF\uE000-\uFFFD\U00010000-\U0010FFFF]")
 
 # Limits that keep a hostile or broken file cheap to reject. A valid manifest
 # is four levels deep. Values reached again through an alias are counted: a
@@ -226,7 +229,7 @@ def read_yaml(text: str, path: str, *, fast: bool = True) -> YamlDocument:
     finds a problem in it must read it again with ``fast=False`` to report
     ruamel's positions (``loader.parse_manifest`` does).
     """
-    if fast and _libyaml is not None and not _NON_PRINTABLE.search(text):
+    if fast and _libyaml is not None and not _PURE_ONLY.search(text):
         document = _read_fast(text, path)
         if document is not None:
             return document

@@ -50,6 +50,8 @@ class DeletionGuardProvider(ResourceProvider):
     """No API calls: it only records counts and applies the guard."""
 
     serialize_as_secret_always = False
+    # Stateless in the program: one pickle serves every resource (providers.stack.sdk_speedups).
+    pickle_once = True
 
     def configure(self, req: ConfigureRequest) -> None:
         """Read the ``alloy:*`` settings (``alloy:maxDeletes``)."""

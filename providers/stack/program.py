@@ -32,7 +32,7 @@ from providers.guard.rule import (
 from providers.guard.state import StackUser, destroyed_by_removal, stack_users
 from providers.manifest import DesiredUser, Manifest, ManifestError, load_manifest
 from providers.manifest.identity import username_key
-from providers.stack import interrupt, provenance
+from providers.stack import interrupt, provenance, sdk_speedups
 from providers.stack.deletion_guard import DeletionGuard
 
 # The exit code by which a Pulumi Python program tells the language host that
@@ -204,6 +204,7 @@ def stop(message: str) -> NoReturn:
 def main() -> None:
     """The whole program."""
     interrupt.install()
+    sdk_speedups.install()
     try:
         settings = load_run_settings()
         manifest = load_users(settings.manifest)

@@ -58,7 +58,7 @@ from typing import Any, Callable, Mapping, Sequence
 from providers.alloy.client import DEFAULT_BASE_URL, AlloyClient, AlloyUserRecord, ClientSettings
 from providers.alloy.errors import AlloyConfigError, AlloyError
 from providers.alloy.settings import API_KEY_ENV, read_settings
-from providers.manifest.fmt import FormatError, format_manifest
+from providers.manifest.fmt import FormatError, format_manifest, schema_modeline
 from providers.manifest.loader import DEFAULT_MANIFEST_PATH, Manifest, ManifestError, parse_manifest, read_manifest_text
 from providers.manifest.identity import username_key
 
@@ -173,14 +173,15 @@ def merge_users(
             raise PullError(_nothing_to_write(len(records), skipped))
         return PullResult(existing, existing, (), declared, tuple(skipped), (), missing, len(records))
 
-    base = NEW_FILE_HEADER if existing is None else format_manifest(existing, path)
+    modeline = schema_modeline(path)
+    base = NEW_FILE_HEADER if existing is None else format_manifest(existing, path, modeline=modeline)
     known = len(entries)
     for _round in range(MAX_VALIDATION_ROUNDS):
         if not candidates:
             break
         text = insert_entries(base, [_entry_text(candidate) for candidate in candidates])
         try:
-            result = format_manifest(text, path)
+            result = format_manifest(text, path, modeline=modeline)
         except ManifestError as invalid:
             candidates = _drop_refused(invalid, candidates, known, skipped)
             continue
@@ -388,6 +389,9 @@ def _pulumi_json(args: list[str], cwd: str, environ: Mapping[str, str]) -> Any:
 
 
 # -- the command ----------------------------------------------------------------
+
+
+NAME = "pull"
 
 
 def add_parser(commands: Any) -> None:
