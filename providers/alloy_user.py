@@ -49,6 +49,7 @@ from providers.alloy.errors import (
 )
 from providers.alloy.settings import RunSettings, read_settings
 from providers.guard.budget import BUDGET
+from providers.guard.journal import journaled_usernames
 from providers.guard.rule import MIN_DELETE_LIMIT, GuardInputError, acknowledgement_from_env
 from providers.stack import provider_host
 
@@ -82,6 +83,9 @@ class AlloyUserProvider(ResourceProvider):
         self._client_lock = threading.Lock()
         self._directory: Optional[dict[str, AlloyUserRecord]] = None
         self._by_username: Optional[dict[str, AlloyUserRecord]] = None
+        # Usernames whose create this stack may have made without the state
+        # recording it (a checkpoint-free run that was interrupted).
+        self._journaled: frozenset[str] = journaled_usernames()
         self._directory_lock = threading.Lock()
 
     # -- planning (no API calls) ----------------------------------------------
@@ -242,7 +246,13 @@ class AlloyUserProvider(ResourceProvider):
             return self._client
 
     def _take_over(self, existing: AlloyUserRecord, props: dict[str, Any], status: int) -> CreateResult:
-        """Adopt ``existing``, or refuse when ``alloy:adoptExisting`` is false."""
+        """Adopt ``existing``, or refuse when ``alloy:adoptExisting`` is false.
+        A username of the create journal is this stack's own user, created
+        by an earlier run that was interrupted before it recorded it
+        (``providers.guard.journal``): recorded as ours, never adopted."""
+        journaled = props["username"] in getattr(self, "_journaled", frozenset())
+        if journaled and existing.username in (None, props["username"]):
+            return self._adopt(existing, props, ours=True)
         if not self._settings.adopt_existing:
             raise AlloyConflictError(
                 "POST", "/users", status,

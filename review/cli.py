@@ -43,6 +43,7 @@ from review.defaults import (
     MAX_COMMENT_CHARS,
     MAX_SUMMARY_CHARS,
 )
+from providers.guard.rule import AUTOMATIC_RULE
 from review.guard import (
     ALLOW_DELETES_ENV,
     MAX_DELETES_CONFIG,
@@ -238,7 +239,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--cwd", default=".", help="the Pulumi project's folder (default: .)")
         sub.add_argument("--max-deletes", type=_non_negative, metavar="N",
                          help=f"deletions allowed without acknowledgement (default: {MAX_DELETES_CONFIG}, "
-                              "else the larger of 5 and 10%% of the stack's users)")
+                              f"else {AUTOMATIC_RULE.replace('%', '%%')})")
         sub.add_argument("--allow-deletes", metavar="N",
                          help="acknowledge exactly N deletions (also ALLOY_ALLOW_DELETES=N)")
         sub.add_argument("--pr-body", metavar="FILE",

@@ -41,7 +41,6 @@ import argparse
 import enum
 import json
 import os
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +51,7 @@ from providers.alloy.errors import AlloyConfigError, AlloyError
 from providers.alloy.settings import API_KEY_ENV, read_settings
 from providers.manifest import ManifestError, load_manifest
 from providers.manifest.identity import username_key
+from providers.pulumi_cli import PulumiCliError, pulumi_json
 from review.markdown import code, table
 
 NAME = "drift"
@@ -60,7 +60,6 @@ DRIFT_MARKER = "<!-- alloy-users-drift -->"
 API_KEY_CONFIG = "alloy:apiKey"
 MANIFEST_CONFIG = "alloy:manifest"
 DEFAULT_MANIFEST = "users.yaml"
-PULUMI = "pulumi"
 PULUMI_TIMEOUT_S = 600.0
 COLLAPSE_ABOVE_ROWS = 10
 # The workflow appends the report to the job summary (1 MiB at most) and cuts
@@ -447,22 +446,10 @@ def _stack_config(stack: str, cwd: str | os.PathLike[str], environ: Mapping[str,
 
 
 def _pulumi_json(args: list[str], cwd: str | os.PathLike[str], environ: Mapping[str, str]) -> Any:
-    command = f"pulumi {' '.join(args)}"
     try:
-        result = subprocess.run(
-            [PULUMI, *args, "--non-interactive"], cwd=cwd, env=dict(environ),
-            capture_output=True, text=True, timeout=PULUMI_TIMEOUT_S,
-        )
-    except FileNotFoundError:
-        raise DriftError(f"`{PULUMI}` is not on PATH (run `make setup`)") from None
-    except subprocess.TimeoutExpired:
-        raise DriftError(f"`{command}` did not finish within {PULUMI_TIMEOUT_S:g}s") from None
-    if result.returncode != 0:
-        raise DriftError(f"`{command}` exited {result.returncode}: {result.stderr.strip()}")
-    try:
-        return json.loads(result.stdout)
-    except ValueError:
-        raise DriftError(f"`{command}` did not print JSON") from None
+        return pulumi_json(args, cwd, environ, timeout=PULUMI_TIMEOUT_S)
+    except PulumiCliError as problem:
+        raise DriftError(str(problem)) from None
 
 
 def _write(path: Optional[str], text: str) -> None:

@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     options = argparse.ArgumentParser(prog="make up", description=__doc__.split("\n\n")[0])
     options.add_argument("--plan", action="store_true", help="print the plan comment instead of applying")
     plan_only = options.parse_args(argv).plan
+    label = "make plan" if plan_only else "make up"
     (STATE / "backend").mkdir(parents=True, exist_ok=True)
     # One `make up` at a time: a second one would repoint alloy:baseUrl at
     # its own emulator under the first one's feet.
@@ -78,19 +79,19 @@ def main(argv: list[str] | None = None) -> None:
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        sys.exit("make up: another `make up` or `make plan` is running on this folder; wait for it to finish")
+        sys.exit(f"{label}: another `make up` or `make plan` is running on this folder; wait for it to finish")
     emulator = EmulatorProcess(db=STATE / "emulator.db", api_key=LOCAL_API_KEY).start()
     try:
-        print(f"make up: Alloy emulator at {emulator.url} (data in .state/emulator.db)", flush=True)
+        print(f"{label}: Alloy emulator at {emulator.url} (data in .state/emulator.db)", flush=True)
         pulumi("stack", "select", "--create", STACK)
         pulumi("config", "set", "alloy:baseUrl", emulator.url)
         pulumi("config", "set", "--secret", "alloy:apiKey", LOCAL_API_KEY)
         try:
             actions = recover(STATE / "backend", "alloy", STACK, run_pulumi, stack_lookup(run_pulumi))
         except RecoveryError as problem:
-            sys.exit(f"make up: cannot recover from an interrupted run: {problem}")
+            sys.exit(f"{label}: cannot recover from an interrupted run: {problem}")
         for action in actions:
-            print(f"make up: recovered from an interrupted run: {action}", flush=True)
+            print(f"{label}: recovered from an interrupted run: {action}", flush=True)
         common = ["--stack", STACK, "--cwd", str(REPO)]
         if plan_only:
             # The demo key lets the plan predict adoptions, as ALLOY_API_KEY does in CI.

@@ -10,7 +10,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("providers", "review", "emulator", "scripts", "bench")
-PULUMI_FREE = ("providers.manifest", "providers.alloy", "providers.guard", "providers.onboarding", "review", "emulator")
+PULUMI_FREE = ("providers.manifest", "providers.alloy", "providers.guard", "providers.onboarding", "providers.pulumi_cli", "review", "emulator")
 # What each layer may import of the project (prefixes); None: anything.
 ALLOWED = {
     "emulator": ("emulator",),
@@ -18,9 +18,11 @@ ALLOWED = {
     # The command line's composition root adds `pull` from the layer above.
     "providers.manifest.__main__": ("providers.manifest", "providers.onboarding"),
     "providers.alloy": ("providers.alloy", "providers.manifest"),
-    "providers.onboarding": ("providers.onboarding", "providers.manifest", "providers.alloy"),
+    "providers.onboarding": ("providers.onboarding", "providers.manifest", "providers.alloy", "providers.pulumi_cli"),
+    "providers.pulumi_cli": ("providers.pulumi_cli",),
     "providers.guard": ("providers.guard", "providers.alloy"),
-    "review": ("review", "providers.manifest", "providers.alloy", "providers.guard", "providers.onboarding"),
+    "review": ("review", "providers.manifest", "providers.alloy", "providers.guard", "providers.onboarding",
+               "providers.pulumi_cli"),
 }
 
 

@@ -11,7 +11,6 @@ skips (saying why) only when that build is impossible.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import stat

@@ -24,18 +24,6 @@ from providers.manifest.rules import entry_problems
 from providers.manifest.schema import looks_like_manifest, shape_problems
 from providers.manifest.yaml_reader import YamlDocument, position_at_index, read_yaml
 
-__all__ = [
-    "DEFAULT_MANIFEST_PATH",
-    "MAX_MANIFEST_BYTES",
-    "DesiredUser",
-    "Manifest",
-    "ManifestError",
-    "Problem",
-    "load_manifest",
-    "parse_manifest",
-    "read_manifest_text",
-]
-
 MAX_MANIFEST_BYTES = 4 * 1_048_576  # about 60,000 users with full names; 10,000 take about 2 s to check
 DEFAULT_MANIFEST_PATH = "users.yaml"
 BYTE_ORDER_MARK = "\ufeff"

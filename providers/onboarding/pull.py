@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import json
 import os
 import re
 import subprocess
@@ -61,12 +60,12 @@ from providers.alloy.settings import API_KEY_ENV, read_settings
 from providers.manifest.fmt import FormatError, format_manifest, schema_modeline
 from providers.manifest.loader import DEFAULT_MANIFEST_PATH, Manifest, ManifestError, parse_manifest, read_manifest_text
 from providers.manifest.identity import username_key
+from providers.pulumi_cli import PulumiCliError, pulumi_json, run_pulumi
 
 EXIT_OK = 0
 EXIT_PROBLEM = 1
 EXIT_USAGE = 2
 
-PULUMI = "pulumi"
 PULUMI_TIMEOUT_S = 120.0
 API_KEY_CONFIG = "alloy:apiKey"
 BASE_URL_CONFIG = "alloy:baseUrl"
@@ -368,24 +367,16 @@ def client_settings(
 
 def _pulumi(args: list[str], cwd: str, environ: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
     try:
-        return subprocess.run(
-            [PULUMI, *args, "--non-interactive"], cwd=cwd, env=dict(environ),
-            capture_output=True, text=True, timeout=PULUMI_TIMEOUT_S,
-        )
-    except FileNotFoundError:
-        raise PullError(f"`{PULUMI}` is not on PATH (run `make setup`), and --stack needs it") from None
-    except subprocess.TimeoutExpired:
-        raise PullError(f"`pulumi {args[0]}` did not finish within {PULUMI_TIMEOUT_S:g}s") from None
+        return run_pulumi(args, cwd, environ, timeout=PULUMI_TIMEOUT_S)
+    except PulumiCliError as problem:
+        raise PullError(f"{problem}; --stack needs the Pulumi CLI") from None
 
 
 def _pulumi_json(args: list[str], cwd: str, environ: Mapping[str, str]) -> Any:
-    result = _pulumi(args, cwd, environ)
-    if result.returncode != 0:
-        raise PullError(f"`pulumi {' '.join(args)}` exited {result.returncode}: {result.stderr.strip()}")
     try:
-        return json.loads(result.stdout)
-    except ValueError:
-        raise PullError(f"`pulumi {' '.join(args)}` did not print JSON") from None
+        return pulumi_json(args, cwd, environ, timeout=PULUMI_TIMEOUT_S)
+    except PulumiCliError as problem:
+        raise PullError(str(problem)) from None
 
 
 # -- the command ----------------------------------------------------------------
