@@ -16,8 +16,11 @@ What an interrupted ``pulumi up`` can leave behind, and what is done about it
    recorded): each pending create of a user whose username Alloy now has is
    imported with that userId (``--import-pending-creates``): the kill came
    after Alloy created it, so it is this stack's own user, never reported as
-   adopted. The rest are cleared, and one ``pulumi refresh --run-program``
-   reads them all. The next ``up`` re-runs what is still needed.
+   adopted. It is written into the state as the resource it became (``pulumi
+   stack export``, edit, ``pulumi stack import``: the engine drops imports of
+   pending creates during a refresh). The rest are cleared, and one
+   ``pulumi refresh --run-program`` reads them all. The next ``up`` re-runs
+   what is still needed.
 
 The files are repaired before any ``pulumi`` command runs, since a damaged
 checkpoint or sidecar makes every command fail ("failed to load checkpoint").
@@ -36,6 +39,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 from urllib.parse import urlsplit
@@ -129,26 +133,52 @@ def _resolve_pending_operations(run: PulumiRunner, lookup: Optional[UserLookup])
     exported = run(["stack", "export"])
     if exported.returncode != 0:
         raise RecoveryError(f"cannot read the stack's state: {_last_line(exported.stderr)}")
-    pending = json.loads(exported.stdout).get("deployment", {}).get("pending_operations") or []
+    document = json.loads(exported.stdout)
+    deployment = document.get("deployment") or {}
+    pending = deployment.get("pending_operations") or []
     if not pending:
         return []
-    imports: list[str] = []
-    for operation in pending:
-        resource = operation.get("resource") or {}
-        username = (resource.get("inputs") or {}).get("username")
-        if operation.get("type") != "creating" or resource.get("type") != USER_TYPE or lookup is None:
-            continue
-        if isinstance(username, str) and (user_id := lookup(username)):
-            imports += ["--import-pending-creates", str(resource["urn"]), "--import-pending-creates", user_id]
+    done: list[str] = []
+    landed = _landed_creates(pending, lookup)
+    if landed:
+        # Record each landed create as the resource it became, then import the
+        # state back: the engine has no way to turn a pending create into a
+        # resource with a known id during a refresh.
+        kept = [operation for index, operation in enumerate(pending) if index not in landed]
+        deployment["resources"] = list(deployment.get("resources") or []) + list(landed.values())
+        deployment["pending_operations"] = kept
+        with tempfile.TemporaryDirectory(prefix="alloy-recover-") as folder:
+            edited = Path(folder) / "state.json"
+            edited.write_text(json.dumps(document), encoding="utf-8")
+            imported = run(["stack", "import", "--file", str(edited)])
+        if imported.returncode != 0:
+            raise RecoveryError(f"cannot record the landed creates: {_last_line(imported.stderr)}")
+        done.append(f"recorded {len(landed)} user(s) whose create had landed in Alloy as this stack's own")
     # --run-program: refresh with the current stack config (base URL, key),
     # not the provider settings recorded in the state by the interrupted run.
-    refreshed = run(["refresh", "--yes", "--skip-preview", "--run-program", *imports, "--clear-pending-creates"])
+    refreshed = run(["refresh", "--yes", "--skip-preview", "--run-program", "--clear-pending-creates"])
     if refreshed.returncode != 0:
         raise RecoveryError(f"refresh failed: {_last_line(refreshed.stdout + refreshed.stderr)}")
-    done = [f"cleared {len(pending)} pending operation(s) with a refresh"]
-    if imports:
-        done.append(f"recorded {len(imports) // 4} user(s) whose create had landed in Alloy as this stack's own")
-    return done
+    return [f"cleared {len(pending)} pending operation(s) with a refresh", *done]
+
+
+def _landed_creates(pending: list[dict], lookup: Optional[UserLookup]) -> dict[int, dict]:
+    """Pending creates of users that Alloy has (index -> the resource state
+    to record: the pending inputs, the userId, ``adopted`` false)."""
+    landed: dict[int, dict] = {}
+    if lookup is None:
+        return landed
+    for index, operation in enumerate(pending):
+        resource = operation.get("resource") or {}
+        inputs = resource.get("inputs") or {}
+        username = inputs.get("username")
+        if operation.get("type") != "creating" or resource.get("type") != USER_TYPE or not isinstance(username, str):
+            continue
+        user_id = lookup(username)
+        if user_id:
+            outputs = {**inputs, "userId": user_id, "username": username, "adopted": False}
+            landed[index] = {**resource, "id": user_id, "outputs": outputs}
+    return landed
 
 
 def _last_line(text: str) -> str:
