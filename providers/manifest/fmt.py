@@ -36,7 +36,16 @@ from ruamel.yaml.scalarstring import ScalarString
 
 from providers.manifest.loader import DEFAULT_MANIFEST_PATH, Manifest, ManifestError, parse_manifest
 from providers.manifest.problems import Pointer
-from providers.manifest.yaml_reader import LINE_BREAK, STRING_TAG, quiet_yaml, safe_yaml
+from providers.manifest.yaml_reader import (
+    LINE_BREAK,
+    STRING_TAG,
+    ComposedText,
+    YamlDocument,
+    compose_fast,
+    document_of,
+    quiet_yaml,
+    safe_yaml,
+)
 
 TOP_LEVEL_ORDER = ("version", "allowEmpty", "users")
 USER_KEY_ORDER = ("username", "fullName", "previousUsernames", "protect", "retainOnDelete", "deleteAdopted")
@@ -73,15 +82,40 @@ def format_manifest(text: str, path: str = DEFAULT_MANIFEST_PATH, *, modeline: s
     before = parse_manifest(text, path)
     text = text.removeprefix("\ufeff")
     with quiet_yaml():
-        comments = _Comments.of(text)
-        data = _round_trip_yaml().load(text)
+        source = _compose(text)
+        comments = _Comments.of(text, source)
+        expected = document_of(source, path) if source.fast else None  # before ruamel's constructor edits merges
+        data = _round_trip_load(text, source)
         order = _canonicalise(data, before)
         result, added = comments.placed(_dump(data), order, modeline)
-    _verify(before, comments.texts() + ([modeline] if added and modeline else []), result, path)
+    _verify(before, comments.texts() + ([modeline] if added and modeline else []), result, path, (expected, order))
     return result
 
 
+def _compose(text: str) -> ComposedText:
+    """``text``'s first document as nodes: from libyaml's events where
+    ``compose_fast`` allows, else by ruamel's pure parser (which raises on
+    bad YAML)."""
+    composed = compose_fast(text)
+    if composed is not None:
+        return composed
+    yaml = safe_yaml()
+    root = next(yaml.compose_all(text), None)
+    return ComposedText(root, yaml.composer.alias_marks)
+
+
 # -- canonical data -------------------------------------------------------------
+
+
+def _round_trip_load(text: str, source: ComposedText) -> Any:
+    """``text`` as ruamel's round-trip data. From the nodes already composed
+    when libyaml read them and nothing in them depends on the round-trip
+    parser (explicit tags, which it keeps as written; block scalars, which
+    can carry a comment): comments are dropped anyway. Else read again by
+    the round-trip loader. Call it last on ``source``: it edits merges."""
+    if source.fast and source.root is not None and not source.explicit_tags and not source.block_scalars:
+        return _round_trip_yaml().constructor.construct_document(source.root)
+    return _round_trip_yaml().load(text)
 
 
 def _round_trip_yaml() -> YAML:
@@ -185,10 +219,11 @@ class _Comments:
     trailing: list[_Comment] = field(default_factory=list)  # after the last value
 
     @classmethod
-    def of(cls, text: str) -> _Comments:
-        """Find and tie the comments of ``text``, which must be valid YAML."""
+    def of(cls, text: str, composed: ComposedText | None = None) -> _Comments:
+        """Find and tie the comments of ``text``, which must be valid YAML
+        (``composed``: its nodes, if already at hand)."""
         lines = LINE_BREAK.split(text)
-        points, spans = _layout(text)
+        points, spans = _layout(composed if composed is not None else _compose(text))
         starts = [(line, column) for line, column, _target in points]
         comments = cls()
         first_value = starts[0] if starts else (len(lines), 0)
@@ -285,19 +320,16 @@ def _line_index(text: str) -> dict[Target, int]:
     """Where each key and value starts in ``text`` (0-based lines; the first
     place for a value that appears more than once through aliases)."""
     where: dict[Target, int] = {}
-    for line, _column, target in _layout(text)[0]:
+    for line, _column, target in _layout(_compose(text))[0]:
         where.setdefault(target, line)
     return where
 
 
-def _layout(text: str) -> tuple[list[tuple[int, int, Target]], list[tuple[int, int, int, int]]]:
-    """The starts of every key and value (lists aside) in ``text``, in file
-    order, as ``(line, column, (pointer, role))``, and the spans of its scalars as
-    ``(line, column, end line, end column)``, all 0-based."""
-    yaml = safe_yaml()
-    documents = yaml.compose_all(text)
-    root = next(documents, None)
-    alias_marks = yaml.composer.alias_marks
+def _layout(composed: ComposedText) -> tuple[list[tuple[int, int, Target]], list[tuple[int, int, int, int]]]:
+    """The starts of every key and value (lists aside) in the composed text,
+    in file order, as ``(line, column, (pointer, role))``, and the spans of its
+    scalars as ``(line, column, end line, end column)``, all 0-based."""
+    root, alias_marks = composed.root, composed.alias_marks
     points: list[tuple[int, int, Target]] = []
     spans: list[tuple[int, int, int, int]] = []
     seen: set[int] = set()
@@ -377,17 +409,57 @@ def _meaning(manifest: Manifest) -> tuple[Any, ...]:
     return (manifest.version, manifest.allow_empty, users)
 
 
-def _verify(before: Manifest, comments: list[str], result: str, path: str) -> None:
+def _verify(
+    before: Manifest,
+    comments: list[str],
+    result: str,
+    path: str,
+    source: tuple[YamlDocument | None, list[int]] = (None, []),
+) -> None:
     """Raise ``FormatError`` unless ``result`` means what ``before`` does and
-    holds exactly ``comments``."""
+    holds exactly ``comments``. ``source`` is the formatted text's document
+    (if libyaml read it) and the users' old indexes in their new order: when
+    ``result`` reads back, through libyaml, to exactly that data in that
+    order, it is as valid as the text was and ``parse_manifest`` need not
+    check it again; otherwise it does."""
     left = "the file was left as it is"
-    try:
-        after = parse_manifest(result, path)
-    except ManifestError as invalid:
-        raise FormatError(f"{path}: formatting would make the manifest invalid; {left}") from invalid
-    if _meaning(after) != _meaning(before):
-        raise FormatError(f"{path}: formatting would change the users it describes; {left}")
     with quiet_yaml():
-        kept = _Comments.of(result).texts()
+        composed = compose_fast(result)
+        same = composed is not None and _reads_back(source, document_of(composed, path))
+    if not same:
+        try:
+            after = parse_manifest(result, path)
+        except ManifestError as invalid:
+            raise FormatError(f"{path}: formatting would make the manifest invalid; {left}") from invalid
+        if _meaning(after) != _meaning(before):
+            raise FormatError(f"{path}: formatting would change the users it describes; {left}")
+    with quiet_yaml():
+        kept = _Comments.of(result, composed).texts()
     if Counter(kept) != Counter(comments):
         raise FormatError(f"{path}: formatting would lose or alter a comment; {left}")
+
+
+def _reads_back(source: tuple[YamlDocument | None, list[int]], after: YamlDocument) -> bool:
+    """Whether ``after`` holds, without a problem, the data of ``source``'s
+    clean document with its users in the new order."""
+    document, order = source
+    if document is None or document.problems or not document.usable or after.problems or not after.usable:
+        return False
+    expected = document.data
+    if not isinstance(expected, dict) or not isinstance(expected.get("users"), list):
+        return False
+    users = expected["users"]
+    if sorted(order) != list(range(len(users))):
+        return False
+    return _identical(after.data, {**expected, "users": [users[index] for index in order]})
+
+
+def _identical(left: Any, right: Any) -> bool:
+    """Equal, with the same types throughout (``1 == True`` does not count)."""
+    if type(left) is not type(right):
+        return False
+    if isinstance(left, dict):
+        return left.keys() == right.keys() and all(_identical(left[key], right[key]) for key in left)
+    if isinstance(left, list):
+        return len(left) == len(right) and all(_identical(a, b) for a, b in zip(left, right))
+    return bool(left == right)

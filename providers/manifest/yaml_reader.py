@@ -260,6 +260,8 @@ class _LibyamlEvents:
         self._parser = _libyaml.CParser(text)
         self._next: Any = None
         self.directives = False
+        self.explicit_tags = False  # a node was tagged in the text ("!!str 1")
+        self.block_scalars = False  # a scalar was written with "|" or ">"
 
     def _peek(self) -> Any:
         if self._next is None and self._parser.check_event():
@@ -286,8 +288,11 @@ class _LibyamlEvents:
         marks = (event.start_mark, event.end_mark)
         if kind == "ScalarEvent":
             style = event.style or None  # libyaml says '' for plain, ruamel None
+            self.explicit_tags = self.explicit_tags or event.tag is not None
+            self.block_scalars = self.block_scalars or style in ("|", ">")
             return ruamel_events.ScalarEvent(event.anchor, event.tag, event.implicit, event.value, *marks, style=style)
         if kind in ("MappingStartEvent", "SequenceStartEvent"):
+            self.explicit_tags = self.explicit_tags or event.tag is not None
             made = getattr(ruamel_events, kind)
             return made(event.anchor, event.tag, event.implicit, *marks, flow_style=event.flow_style)
         if kind == "AliasEvent":
@@ -298,6 +303,65 @@ class _LibyamlEvents:
         if kind == "DocumentEndEvent":
             return ruamel_events.DocumentEndEvent(*marks, explicit=event.explicit)
         return getattr(ruamel_events, kind)(*marks)  # stream start and end, collection ends
+
+
+@dataclass
+class ComposedText:
+    """The first document of a text as composed nodes (``root`` is None for
+    an empty text), with the composer's ``alias_marks``. ``fast`` tells that
+    libyaml's events made it; only then do ``explicit_tags`` (a node had a
+    tag in the text) and ``block_scalars`` (a ``|`` or ``>`` scalar) say
+    anything: they are True for a pure compose."""
+
+    root: Node | None
+    alias_marks: dict[tuple[int, int, str], Any]
+    fast: bool = False
+    explicit_tags: bool = True
+    block_scalars: bool = True
+
+
+def compose_fast(text: str) -> ComposedText | None:
+    """The single document of ``text`` composed from libyaml's events (the
+    nodes, tags and marks that ``read_yaml``'s fast path works on), or None
+    when the pure parser must read it: no libyaml, a character only the pure
+    parser reads, a directive, a second document, or any error."""
+    if _libyaml is None or _PURE_ONLY.search(text):
+        return None
+    yaml = safe_yaml()
+    events = _LibyamlEvents(text)
+    yaml._parser = events
+    try:
+        with quiet_yaml():
+            documents = yaml.compose_all(text)
+            root = next(documents, None)
+            if root is not None and next(documents, None) is not None:
+                return None
+    except Exception:  # noqa: BLE001 - libyaml's errors (PyYAML's classes) and anything unforeseen
+        return None
+    if events.directives:
+        return None
+    return ComposedText(root, yaml.composer.alias_marks, True, events.explicit_tags, events.block_scalars)
+
+
+def document_of(composed: ComposedText, path: str) -> YamlDocument:
+    """The ``YamlDocument`` of an already composed text, built as ``read_yaml``
+    builds one (``fast`` as ``composed`` was made). Build it before anything
+    else constructs from the same nodes: ruamel's constructors edit merges."""
+    document = YamlDocument(path, fast=composed.fast)
+    yaml = safe_yaml()
+    try:
+        with quiet_yaml():
+            if composed.root is None:
+                document.values[()] = Position(1, 1)
+            else:
+                document.top_keys = _top_keys(composed.root)
+                _Builder(document, yaml.constructor.construct_object, composed.alias_marks).root(composed.root)
+    except _Stop:
+        document.usable = False
+    except RecursionError:
+        document.usable = False
+        document.problem(Position(1, 1), (), TOO_DEEP)
+    return document
 
 
 def _read(text: str, path: str, yaml: YAML) -> YamlDocument:
