@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 PY := .venv/bin/python
 
-.PHONY: help setup up test test-long test-live bench clean plan actionlint
+.PHONY: help setup up test test-long test-live bench bench-scale clean plan actionlint
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ test-live: setup ## Live acceptance tests against real Alloy: ALLOY_LIVE_API_KEY
 
 bench: setup ## Benchmark engine + provider cost against the emulator (N=100, 1,000); results in bench/results/
 	@$(PY) -m bench $(BENCH_ARGS)
+
+bench-scale: setup ## The default path (checkpoints skipped + create journal) at N=1,000 and 10,000 vs the client; bench/results/scale.md
+	@$(PY) -m bench.scale $(SCALE_ARGS)
 
 clean: ## Remove the local stack, its state and the emulator's database
 	rm -rf .state Pulumi.local.yaml
