@@ -22,7 +22,7 @@ actionlint: setup ## Lint .github/workflows (actionlint, with shellcheck)
 	@PATH=$(CURDIR)/.venv/bin:$$PATH .tools/bin/actionlint
 
 test: setup ## Run the whole test suite (unit, emulator, end-to-end with the real CLI)
-	@$(PY) -m pytest
+	@$(PY) -m pytest -n 2
 
 test-long: setup ## Run the longer suite (kill -9 at many moments, faults at 200 users); CI runs it too
 	@$(PY) -m pytest -m long

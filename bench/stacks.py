@@ -2,7 +2,7 @@
 (``bench/floor``), each with one stack on its own file backend, and timed,
 sampled pulumi runs.
 
-The copies follow ``tests.pulumi_harness`` (the same program files, a
+The copies follow ``scripts.sandbox`` (the same program files, a
 symlink to the repo's ``.venv``, an environment without the developer's
 ``PULUMI_*``/``ALLOY_*`` variables), but a run is started with ``Popen`` so
 that its process tree can be sampled while it works.
@@ -31,7 +31,7 @@ from bench.defaults import (
 )
 from bench.sampler import TreeSampler, TreeUsage
 from bench.workload import BenchUser, floor_json, manifest_yaml
-from tests.pulumi_harness import PROGRAM_DIRS, PROGRAM_FILES, isolated_env
+from scripts.sandbox import copy_program, isolated_env
 
 FLOOR_FILES = ("Pulumi.yaml", "__main__.py", "floor_provider.py")
 # Modules of the real program that the floor uses too, so both record the same state shape.
@@ -82,10 +82,7 @@ class BenchStack:
         for folder in (self.work, self.state, self.logs, root / "home"):
             folder.mkdir(parents=True, exist_ok=True)
         if kind == ALLOY_STACK:
-            for name in PROGRAM_FILES:
-                shutil.copy2(REPO / name, self.work / name)
-            for name in PROGRAM_DIRS:
-                shutil.copytree(REPO / name, self.work / name, ignore=shutil.ignore_patterns("__pycache__"))
+            copy_program(self.work)
         elif kind in FLOOR_STACKS:
             for name in FLOOR_FILES:
                 shutil.copy2(FLOOR_PROJECT_DIR / name, self.work / name)
@@ -94,7 +91,8 @@ class BenchStack:
                 shutil.copy2(REPO / "providers" / name, self.work / "providers" / name)
         else:
             raise ValueError(f"unknown stack kind {kind!r}")
-        (self.work / ".venv").symlink_to(REPO / ".venv")
+        if kind != ALLOY_STACK:  # copy_program links it for the real stack
+            (self.work / ".venv").symlink_to(REPO / ".venv")
         pace = {FLOOR_LATENCY_ENV: f"{latency_ms:g}"} if kind == PACED_FLOOR_STACK else {}
         self.env = isolated_env(root / "home", self.state, {**pace, **(env or {})})
         self._runs = 0

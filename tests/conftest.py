@@ -1,14 +1,14 @@
 """Shared fixtures of the test suite."""
 
 # The emulator fixtures (emulator_server, emulator, emulator_factory).
-pytest_plugins = ["tests.emulator_fixtures"]
+pytest_plugins = ["tests.support.emulator_fixtures"]
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.pulumi_harness import PulumiProject
+from tests.support.pulumi_harness import PulumiProject
 
 
 # Proxies, CA bundles and .netrc of the developer's machine, which the client honours (but .netrc).

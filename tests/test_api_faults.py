@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.manifests import numbered_users
+from tests.support.manifests import numbered_usernames, numbered_users
 
 pytestmark = pytest.mark.e2e
 
@@ -21,7 +21,7 @@ FAULTY = dict(
 def assert_converged(stack, emulator, count: int) -> None:
     users = emulator.users()
     usernames = [u["username"] for u in users]
-    assert sorted(usernames) == [f"user{i:04d}@example.com" for i in range(count)]  # one each, none lost
+    assert sorted(usernames) == numbered_usernames(count)  # one each, none lost
     assert stack.output("userIds") == {u["username"]: u["userId"] for u in users}
     assert not stack.export_state()["deployment"].get("pending_operations")
 

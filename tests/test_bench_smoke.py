@@ -26,8 +26,10 @@ PULL_PAGE_SIZE = 50
 STUDY_SETTING = "skip-checkpoints"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RUN_TIMEOUT_S = 300
-# The floor's checkpoint may differ from the real one by the provider's module path and ids only.
-STATE_SHAPE_TOLERANCE = 0.05
+# The floor's checkpoint may differ from the real one by the providers' module
+# paths (pickled in every resource, the guard's too) and ids only: at the
+# smoke test's 5 users that is about 5%, less per user as N grows.
+STATE_SHAPE_TOLERANCE = 0.07
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +85,8 @@ def test_every_scenario_is_measured(bench_run, stack, scenario):
 @pytest.mark.parametrize(
     ("scenario", "calls"),
     [
-        pytest.param("create", {"POST": N}, id="create-posts-each-user"),
+        # One listing of the account (adoption without a POST), then one POST per user.
+        pytest.param("create", {"GET": 1, "POST": N}, id="create-lists-once-and-posts-each-user"),
         pytest.param("noop-preview", {}, id="noop-preview-calls-nothing"),
         pytest.param("noop-up", {}, id="noop-up-calls-nothing"),
         pytest.param("refresh", {"GET": 1}, id="refresh-lists-once"),

@@ -21,8 +21,8 @@ import pytest
 
 from providers.guard import journal
 from scripts.recover import recover, stack_lookup
-from tests.manifests import numbered_users
-from tests.pulumi_harness import REPO
+from tests.support.manifests import numbered_usernames, numbered_users
+from tests.support.pulumi_harness import REPO
 
 SEEDED = "user0003@example.com"  # exists in Alloy before the stack: must stay adopted
 POLL_S = 0.02
@@ -130,7 +130,7 @@ def converge_after_kills(project, emulator, users: int, kill_points: tuple[int, 
     assert finished.returncode == 0, output[-3000:]
     assert "checkpoints skipped" in output
 
-    expected = {f"user{i:04d}@example.com" for i in range(users)}
+    expected = set(numbered_usernames(users))
     alloy = emulator.users()
     assert sorted(u["username"] for u in alloy) == sorted(expected)  # one each, none lost
     # Only the user that existed before the stack is adopted; every user this stack created is its own.

@@ -1,6 +1,6 @@
 """The Alloy client against the subprocess emulator: the wiring of requests,
 retries and typed errors. The many shapes and failure modes run in-process
-(``tests/fake_alloy.py``): test_client_pagination, test_client_shapes,
+(``tests/support/fake_alloy.py``): test_client_pagination, test_client_shapes,
 test_client_transport, test_client_proxies."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """``GET /users`` in both shapes: one unpaged answer (the documented page) and
 Alloy's offset pagination (``limit`` <= 50, ``offset``, ``pagination:
 {hasMore, nextOffset}``); servers that page wrongly end in a typed error,
-never in a loop. In-process first (``tests.fake_alloy``), then the emulator
+never in a loop. In-process first (``tests.support.fake_alloy``), then the emulator
 (``page_size`` variant) for the wiring."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 from providers.alloy.client import LIST_PAGE_LIMIT, MAX_STALE_PAGES, AlloyClient, ClientSettings
 from providers.alloy.errors import AlloyBadRequestError, AlloyProtocolError
-from tests.fake_alloy import FakeAlloy, Reply
+from tests.support.fake_alloy import FakeAlloy, Reply
 
 LIST_SHAPES = [
     pytest.param(0, id="unpaged"),

@@ -13,7 +13,7 @@ import pytest
 
 from providers.alloy.client import AlloyClient, ClientSettings, proxy_for
 from providers.alloy.errors import UNREACHABLE_PROXY, AlloyConfigError, AlloyUnreachableError
-from tests.local_proxy import ConnectProxy, RecordingApi
+from tests.support.local_proxy import ConnectProxy, RecordingApi
 
 trustme = pytest.importorskip("trustme")
 

@@ -1,5 +1,5 @@
 """Answers the docs leave open: both 401 bodies, both spellings of the create
-path, 422. In-process (``tests.fake_alloy``), plus the emulator and the
+path, 422. In-process (``tests.support.fake_alloy``), plus the emulator and the
 provider where the wiring matters."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pulumi.dynamic.config import Config
 from providers.alloy.client import AlloyClient, ClientSettings
 from providers.alloy.errors import AlloyAuthError, AlloyBadRequestError, AlloyConflictError, AlloyNotFoundError
 from providers.alloy_user import AlloyUserProvider
-from tests.fake_alloy import FakeAlloy, Reply
-from tests.scripted_api import ScriptedApi, json_answer
+from tests.support.fake_alloy import FakeAlloy, Reply
+from tests.support.scripted_api import ScriptedApi, json_answer
 
 
 # -- 401 bodies ----------------------------------------------------------------------

@@ -26,7 +26,8 @@ from providers.alloy.errors import (
     AlloyServerError,
     AlloyUnreachableError,
 )
-from tests.fake_alloy import FakeAlloy, Reply, dropped, refused, timed_out, unresolvable
+from tests.support.fake_alloy import FakeAlloy, Reply, dropped, refused, timed_out, unresolvable
+from tests.support.ports import free_port
 
 
 @pytest.fixture
@@ -144,10 +145,6 @@ def test_after_a_call_could_not_connect_later_calls_try_once_until_a_response(sl
 # -- real sockets --------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_unreachable_host_fails_five_creates_within_seconds_naming_the_post():

@@ -10,18 +10,11 @@ import time
 
 import pytest
 
-from tests.pulumi_harness import PulumiProject
+from tests.support.pulumi_harness import PulumiProject
+from tests.support.manifests import THREE_USERS
 
 pytestmark = pytest.mark.e2e
 
-THREE_USERS = """\
-users:
-  - username: ada@example.com
-    fullName: Ada Lovelace
-  - username: grace@example.com
-    fullName: Grace Hopper
-  - username: user_12345
-"""
 # Each POST of the first run takes this long, which keeps it holding the lock
 # while the competing commands run (the three are refused within about a second).
 POST_LATENCY_MS = 5000

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.manifests import numbered_users
+from tests.support.manifests import numbered_users
 
 pytestmark = pytest.mark.e2e
 

@@ -3,22 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from tests.support.manifests import FIVE_USERS
 
 pytestmark = pytest.mark.e2e
 
-FIVE_USERS = """\
-version: 1
-users:
-  - username: ada@example.com
-    fullName: Ada Lovelace
-  - username: grace@example.com
-    fullName: Grace Hopper
-  - username: user_12345
-  - username: org_456_user_789
-    fullName: Edsger Dijkstra
-  - username: ken@example.com
-    fullName: Ken Thompson
-"""
 
 WRITES = ("POST", "PUT", "DELETE")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import requests
 import pytest
 
-from tests.manifests import TWO_USERS
+from tests.support.manifests import TWO_USERS
 
 pytestmark = pytest.mark.e2e
 

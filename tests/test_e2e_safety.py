@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.manifests import TWO_USERS, numbered_users
+from tests.support.manifests import TWO_USERS, numbered_users
 
 pytestmark = pytest.mark.e2e
 

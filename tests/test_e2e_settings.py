@@ -3,19 +3,15 @@ any user is touched."""
 
 from __future__ import annotations
 
-import socket
 
 import pytest
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.e2e
 
 ONE_USER = "users:\n  - username: ada@example.com\n"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def distinct_errors(output: str) -> set[str]:

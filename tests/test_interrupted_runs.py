@@ -18,8 +18,8 @@ import pytest
 
 from scripts.recover import recover, stack_lookup
 
-from tests.manifests import numbered_users
-from tests.pulumi_harness import REPO
+from tests.support.manifests import numbered_usernames, numbered_users
+from tests.support.pulumi_harness import REPO
 
 pytestmark = pytest.mark.e2e
 
@@ -75,7 +75,7 @@ def test_kill_at_many_moments_then_recover_and_converge(project, emulator):
     assert stack.output("adoptedUsers") == []
 
     users = emulator.users()
-    expected = {f"user{i:04d}@example.com" for i in range(USERS)}
+    expected = set(numbered_usernames(USERS))
     assert sorted(u["username"] for u in users) == sorted(expected)  # one each, none lost
     assert stack.output("userIds") == {u["username"]: u["userId"] for u in users}
     state = stack.export_state()["deployment"]
@@ -108,7 +108,7 @@ def test_recover_restores_a_damaged_checkpoint_and_sidecar(project, emulator):
     assert any("partly written" in a for a in actions)
     json.loads(checkpoint.read_text())
     stack.up()  # the backup was one step behind: user 4 is adopted, not duplicated
-    assert sorted(u["username"] for u in emulator.users()) == [f"user{i:04d}@example.com" for i in range(4)]
+    assert sorted(u["username"] for u in emulator.users()) == numbered_usernames(4)
 
 
 def test_recover_command_repairs_an_empty_sidecar_without_a_traceback(project, emulator):
@@ -145,4 +145,4 @@ def test_ctrl_c_ends_the_run_with_one_line_and_the_next_up_converges(project, em
     assert "Traceback" not in output and "KeyboardInterrupt" not in output
     emulator.admin.set_faults()
     stack.up()
-    assert sorted(u["username"] for u in emulator.users()) == [f"user{i:04d}@example.com" for i in range(40)]
+    assert sorted(u["username"] for u in emulator.users()) == numbered_usernames(40)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from providers.manifest import (
     parse_manifest,
 )
 from providers.manifest.problems import MAX_SHOWN_PROBLEMS
+from tests.support.cli import manifest_cli
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = REPO_ROOT / "users.yaml"
@@ -608,13 +608,7 @@ def test_mutated_manifest_is_a_manifest_or_readable_problems(text: str) -> None:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "providers.manifest", *args],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return manifest_cli(*args, cwd=REPO_ROOT, timeout=60)
 
 
 def test_check_defaults_to_users_yaml() -> None:

@@ -4,7 +4,6 @@ the ``fmt`` / ``fmt --check`` commands."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from hypothesis import strategies as st
 
 from providers.manifest import Manifest, ManifestError, parse_manifest
 from providers.manifest.fmt import MODELINE, format_manifest, schema_modeline
+from tests.support.cli import manifest_cli
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = REPO_ROOT / "users.yaml"
@@ -230,13 +230,7 @@ def test_fmt_of_any_valid_manifest_is_canonical_and_faithful(text: str) -> None:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "providers.manifest", *args],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return manifest_cli(*args, cwd=REPO_ROOT, timeout=60)
 
 
 @pytest.mark.parametrize("schema_beside", [True, False], ids=["schema-beside", "no-schema-beside"])

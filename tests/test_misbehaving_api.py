@@ -3,7 +3,7 @@ bodies cut off mid-JSON. The client names the call and the problem with a
 typed error; the provider never records a bogus id and never creates twice;
 a later healthy run converges.
 
-The double (``tests.scripted_api``) sits in front of the emulator: unscripted
+The double (``tests.support.scripted_api``) sits in front of the emulator: unscripted
 requests reach it, so the emulator holds the truth the tests compare with.
 """
 
@@ -20,8 +20,8 @@ from pulumi.dynamic.config import Config
 from providers.alloy_user import AlloyUserProvider
 from providers.alloy.client import AlloyClient, ClientSettings
 from providers.alloy.errors import AlloyProtocolError, AlloyServerError
-from tests.scripted_api import ScriptedApi, answer, cut_off, json_answer, rewritten
-from tests.manifests import TWO_USERS
+from tests.support.scripted_api import ScriptedApi, answer, cut_off, json_answer, rewritten
+from tests.support.manifests import TWO_USERS
 
 FAST_BACKOFF_S = 0.01
 # alloy:maxRetries of the provider runs: a create is attempted this many times plus one.

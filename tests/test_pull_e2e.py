@@ -5,13 +5,12 @@ writes the manifest of every user, ``check`` and ``fmt --check`` accept it,
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.manifests import numbered_usernames
+from tests.support.manifests import numbered_usernames
+from tests.support.cli import manifest_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -21,11 +20,6 @@ PAGE_SIZE = 50
 USER_TYPE = "alloy:User"
 
 
-def manifest_tool(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "providers.manifest", *args],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
-    )
 
 
 def is_user(step: dict) -> bool:
@@ -43,7 +37,7 @@ def test_pull_then_up_adopts_every_user_and_creates_none(project, emulator):
     stack = project("users: []\nallowEmpty: true\n")  # the stack's key is a secret of its config
     stack.manifest_path.unlink()
     emulator.reset_log()
-    pulled = manifest_tool("pull", "--stack", stack.stack, "--cwd", str(stack.work), env=stack.env)
+    pulled = manifest_cli("pull", "--stack", stack.stack, "--cwd", str(stack.work), env=stack.env)
     assert pulled.returncode == 0, pulled.stderr
     assert f"{USERS + 1} users in Alloy: {USERS} added, 0 already declared, 1 skipped" in pulled.stdout
     assert "it has no username" in pulled.stderr
@@ -51,8 +45,8 @@ def test_pull_then_up_adopts_every_user_and_creates_none(project, emulator):
     assert [(r["method"], r["route"]) for r in emulator.requests()] == [("GET", "GET /users")] * pages
 
     path = str(stack.manifest_path)
-    assert manifest_tool("check", path).returncode == 0
-    assert manifest_tool("fmt", "--check", path).returncode == 0
+    assert manifest_cli("check", path).returncode == 0
+    assert manifest_cli("fmt", "--check", path).returncode == 0
 
     emulator.reset_log()
     user_steps = [step for step in stack.preview_json()["steps"] if is_user(step)]
@@ -68,7 +62,7 @@ def test_pull_then_up_adopts_every_user_and_creates_none(project, emulator):
     assert stack.output("userIds") == {name: uid for uid, name in before.items() if name is not None}
 
     content = stack.manifest_path.read_bytes()
-    again = manifest_tool("pull", "--stack", stack.stack, "--cwd", str(stack.work), env=stack.env)
+    again = manifest_cli("pull", "--stack", stack.stack, "--cwd", str(stack.work), env=stack.env)
     assert again.returncode == 0, again.stderr
     assert "up to date" in again.stdout
     assert stack.manifest_path.read_bytes() == content

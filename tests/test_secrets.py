@@ -29,8 +29,8 @@ import pytest
 from providers.alloy.client import AlloyClient, ClientSettings, validate_base_url
 from providers.alloy.errors import AlloyAuthError, AlloyConfigError, AlloyUnreachableError
 from providers.alloy.settings import read_settings
-from tests.scripted_api import ScriptedApi
-from tests.manifests import TWO_USERS
+from tests.support.scripted_api import ScriptedApi
+from tests.support.manifests import TWO_USERS
 
 DEFAULT_PROVIDER_TYPE = "pulumi:providers:pulumi-python"
 

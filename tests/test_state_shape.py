@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.manifests import numbered_users
+from tests.support.manifests import numbered_users
 
 pytestmark = pytest.mark.e2e
 

@@ -86,3 +86,37 @@ def _outputs(user_id: str, props: dict[str, Any]) -> dict[str, Any]:
     if props.get("fullName") is not None:
         outs["fullName"] = props["fullName"]
     return outs
+
+
+class NullGuardProvider(ResourceProvider):
+    """The stand-in of the real stack's ``DeletionGuard``: records its counts."""
+
+    serialize_as_secret_always = False
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        """A change when the counts change."""
+        changed = any(olds.get(key) != news.get(key) for key in ("stackUsers", "destroyableUsers"))
+        return DiffResult(changes=changed, replaces=[], delete_before_replace=False)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        """The counts are the outputs."""
+        return CreateResult("deletion-guard", dict(props))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """The state as it is."""
+        return ReadResult(id_, props)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """The new counts."""
+        return UpdateResult(dict(news))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Nothing to delete."""
+
+
+class NullGuard(Resource, module="alloy", name="DeletionGuard"):
+    """The stand-in of ``DeletionGuard``: the same type token, inputs and dependencies."""
+
+    def __init__(self, users: list[NullUser]) -> None:
+        props = {"stackUsers": len(users), "destroyableUsers": len(users), "approvedDeletes": 0}
+        super().__init__(NullGuardProvider(), "deletion-guard", props, pulumi.ResourceOptions(depends_on=users))

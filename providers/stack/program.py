@@ -161,7 +161,7 @@ def declare_users(declared: list[DeclaredUser], manifest: Manifest) -> dict[str,
 
 def declare_guard(
     resources: dict[str, AlloyUser], declared: list[DeclaredUser], prior: list[StackUser],
-    settings: RunSettings, approved: int,
+    settings: RunSettings, approved: int, manifest_path: str,
 ) -> DeletionGuard:
     """The stack's ``DeletionGuard``: it tells the provider what the guard
     approved, and records what a ``pulumi destroy`` would delete."""
@@ -171,10 +171,12 @@ def declare_guard(
         if not item.user.retain_on_delete
         and (settings.delete_adopted or item.user.delete_adopted or username_key(item.user.username) not in adopted)
     )
-    return DeletionGuard(
-        len(declared), destroyable, approved,
-        opts=pulumi.ResourceOptions(depends_on=list(resources.values())),
-    )
+    # Its source position is the manifest as a whole (line 1), not a Python stack.
+    with provenance.declared_at(manifest_path, 1):
+        return DeletionGuard(
+            len(declared), destroyable, approved,
+            opts=pulumi.ResourceOptions(depends_on=list(resources.values())),
+        )
 
 
 def export_outputs(resources: dict[str, AlloyUser]) -> None:
@@ -220,5 +222,5 @@ def main() -> None:
         pulumi.log.warn(blocked_message(verdict, destroyed).replace("blocked, nothing changed", "`pulumi up` would be blocked"))
         approved = 0
     resources = declare_users(declared, manifest)
-    declare_guard(resources, declared, prior, settings, approved or 0)
+    declare_guard(resources, declared, prior, settings, approved or 0, manifest.path)
     export_outputs(resources)

@@ -10,37 +10,15 @@ symlink to the repo's ``.venv``, its own file state backend, its own
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-REPO = Path(__file__).resolve().parent.parent
-PROGRAM_FILES = ("Pulumi.yaml", "__main__.py", "users.schema.json", "requirements.txt")
-PROGRAM_DIRS = ("providers",)
-PASSPHRASE = "test-only-passphrase"
+from scripts.sandbox import PASSPHRASE, PROGRAM_DIRS, PROGRAM_FILES, REPO, copy_program, isolated_env
+
+__all__ = ["PASSPHRASE", "PROGRAM_DIRS", "PROGRAM_FILES", "REPO", "PulumiProject", "isolated_env"]
+
 DEFAULT_TIMEOUT_S = 600
-
-
-def isolated_env(home: Path, state: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The environment of a CLI run: the developer's, minus ``PULUMI_*`` and
-    ``ALLOY_*``, plus a private home, a file backend and a passphrase."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PULUMI_", "ALLOY_"))}
-    env.update(
-        HOME=str(home),
-        PULUMI_HOME=str(home / ".pulumi"),
-        PULUMI_BACKEND_URL=f"file://{state}",
-        PULUMI_CONFIG_PASSPHRASE=PASSPHRASE,
-        PULUMI_SKIP_UPDATE_CHECK="true",
-        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION="true",
-        PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK="true",
-        NO_COLOR="1",
-        PATH=f"{REPO / '.tools' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
-    )
-    env.update(extra or {})
-    return env
-
 
 class PulumiProject:
     """A private copy of the project with one selected stack."""
@@ -53,11 +31,7 @@ class PulumiProject:
         self.state = root / "state"
         for folder in (self.work, self.home, self.state):
             folder.mkdir(parents=True, exist_ok=True)
-        for name in PROGRAM_FILES:
-            shutil.copy2(REPO / name, self.work / name)
-        for name in PROGRAM_DIRS:
-            shutil.copytree(REPO / name, self.work / name, ignore=shutil.ignore_patterns("__pycache__"))
-        (self.work / ".venv").symlink_to(REPO / ".venv")
+        copy_program(self.work)
         self.env = isolated_env(self.home, self.state, env)
         self.run("stack", "init", stack)
 

@@ -1,6 +1,6 @@
 """Pytest fixtures that run the Alloy emulator (a plugin module).
 
-``tests/conftest.py`` loads it with ``pytest_plugins = ["tests.emulator_fixtures"]``.
+``tests/conftest.py`` loads it with ``pytest_plugins = ["tests.support.emulator_fixtures"]``.
 
 - ``emulator_server`` (session): one ``python -m emulator`` process per
   session (per xdist worker) on a free port, with a temporary SQLite file.
