@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from providers.guard.rule import MAX_ACKNOWLEDGED_DELETES
+from providers.guard.rule import GuardInputError, parse_count
 from review.defaults import ACK_TRAILER
 
 APPROVED = "APPROVED"
@@ -36,7 +36,6 @@ DECIDING_STATES = frozenset({APPROVED, "CHANGES_REQUESTED", "DISMISSED"})
 TRUSTED_ASSOCIATIONS = frozenset({"OWNER", "MEMBER", "COLLABORATOR"})
 
 _TRAILER = re.compile(rf"^ {{0,3}}{re.escape(ACK_TRAILER)}[ \t]*:(.*)$", re.IGNORECASE)
-_COUNT = re.compile(r"[0-9]{1,%d}" % len(str(MAX_ACKNOWLEDGED_DELETES)))
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _HTML_BLOCK = re.compile(r"^ {0,3}<[A-Za-z/!?]")
@@ -180,10 +179,7 @@ def _login(review: Mapping[str, Any]) -> str:
 
 
 def _parse_count(text: str, source: str) -> int:
-    value = text.strip()
-    if not _COUNT.fullmatch(value) or int(value) > MAX_ACKNOWLEDGED_DELETES:
-        raise AcknowledgementError(
-            f"'{ACK_TRAILER}:' in {source} must be a whole number of deletions, such as 3 "
-            f"(at most {MAX_ACKNOWLEDGED_DELETES}), got {value!r}"
-        )
-    return int(value)
+    try:
+        return parse_count(text, f"'{ACK_TRAILER}:' in {source}")
+    except GuardInputError as problem:
+        raise AcknowledgementError(str(problem)) from None
