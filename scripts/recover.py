@@ -94,6 +94,8 @@ def _remove_stale_locks(locks: Path, project: str, stack: str, run: PulumiRunner
 
 
 def _alive(pid: int) -> bool:
+    """True while process ``pid`` runs; a zombie (killed, not yet reaped by
+    its parent, as in containers whose first process reaps nothing) is dead."""
     if pid <= 0:
         return False
     try:
@@ -102,7 +104,16 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _is_zombie(pid)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False  # no /proc (macOS): trust kill(0)
+    # "pid (command) STATE ...": the command may hold spaces and parentheses.
+    return stat[stat.rfind(")") + 2 : stat.rfind(")") + 3] == "Z"
 
 
 def _remove_broken_files(meta: Path) -> list[str]:

@@ -105,7 +105,41 @@ def kill_group_when(process: subprocess.Popen, emulator, at_least_users: int) ->
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)
     output, _ = process.communicate()
+    wait_for_group_gone(process.pid)
     return output
+
+
+def wait_for_group_gone(group: int, timeout_s: float = 30.0) -> None:
+    """Until no process of the group runs (the CLI outlives its wrapper by a moment)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        if all(_zombie(pid) for pid in _members(group)):
+            return
+        time.sleep(POLL_S)
+
+
+def _members(group: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getpgid(int(entry.name)) == group:
+                    members.append(int(entry.name))
+            except OSError:
+                continue
+    return members
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat[stat.rfind(")") + 2 : stat.rfind(")") + 3] == "Z"
 
 
 def converge_after_kills(project, emulator, users: int, kill_points: tuple[int, ...], latency_ms: float) -> None:

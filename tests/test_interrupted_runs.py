@@ -146,3 +146,17 @@ def test_ctrl_c_ends_the_run_with_one_line_and_the_next_up_converges(project, em
     emulator.admin.set_faults()
     stack.up()
     assert sorted(u["username"] for u in emulator.users()) == numbered_usernames(40)
+
+
+def test_a_killed_but_unreaped_process_holds_no_lock():
+    from scripts.recover import _alive
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and open(f"/proc/{child.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+        time.sleep(POLL_S)  # exited, not yet reaped: a zombie, as under a container's first process
+    try:
+        assert not _alive(child.pid)
+        assert _alive(os.getpid())
+    finally:
+        child.wait()
