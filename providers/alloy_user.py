@@ -263,16 +263,25 @@ class AlloyUserProvider(ResourceProvider):
 
     def _listed_user(self, username: str) -> Optional[AlloyUserRecord]:
         """The user of that exact username in the run's listing of the
-        account (listed once, at the first need); None when absent or when
-        the listing failed (the POST's conflict still catches it)."""
+        account; None when absent or when the listing failed (the POST's
+        conflict still catches it)."""
         with self._directory_lock:
-            if self._by_username is None:
-                try:
-                    users = self._api().list_users()
-                except AlloyError:
-                    users = []
-                self._by_username = {user.username: user for user in users if user.username is not None}
+            self._list_once()
+            assert self._by_username is not None
             return self._by_username.get(username)
+
+    def _list_once(self) -> None:
+        """List the account once per run (``GET /users``, every page), for
+        both reads and creates; a failed listing counts as empty. Call with
+        ``_directory_lock`` held."""
+        if self._directory is not None:
+            return
+        try:
+            users = self._api().list_users()
+        except AlloyError:
+            users = []
+        self._directory = {user.user_id: user for user in users}
+        self._by_username = {user.username: user for user in users if user.username is not None}
 
     def _unvouched_limit(self) -> int:
         """Deletions allowed in a process where no guard approved any:
@@ -302,12 +311,8 @@ class AlloyUserProvider(ResourceProvider):
         the list is confirmed with ``GET /users/{id}`` (the list is not
         documented to be complete)."""
         with self._directory_lock:
-            if self._directory is None:
-                try:
-                    users = self._api().list_users()
-                    self._directory = {user.user_id: user for user in users}
-                except AlloyError:
-                    self._directory = {}
+            self._list_once()
+            assert self._directory is not None
             record = self._directory.get(user_id)
         if record is not None:
             return record
