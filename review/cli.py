@@ -5,8 +5,9 @@
            ALLOY_API_KEY is set (one GET /users). --output FILE (default
            stdout); --summary FILE appends the uncut plan (a job summary).
     guard  The deletion guard alone, as text.
-    apply  Preview (saving the update plan), guard, then `pulumi up --plan`
-           of exactly that plan. --summary FILE as for plan.
+    apply  Preview, guard, then `pulumi up` with the same exact count, which
+           the program checks again (a plan that changed is refused).
+           --summary FILE as for plan.
     drift  How the Alloy account differs from --stack (read-only; exit 0 no
            drift, 4 drift, 1 failed): see ``review.drift``.
 

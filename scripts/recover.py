@@ -104,10 +104,11 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return not _is_zombie(pid)
+    return not is_zombie(pid)
 
 
-def _is_zombie(pid: int) -> bool:
+def is_zombie(pid: int) -> bool:
+    """True when ``pid`` has exited but is not reaped yet (Linux ``/proc``; False elsewhere)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:

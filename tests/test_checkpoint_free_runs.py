@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from providers.guard import journal
-from scripts.recover import recover, stack_lookup
+from scripts.recover import is_zombie, recover, stack_lookup
 from tests.support.manifests import numbered_usernames, numbered_users
 from tests.support.pulumi_harness import REPO
 
@@ -117,7 +117,7 @@ def wait_for_group_gone(group: int, timeout_s: float = 30.0) -> None:
             os.killpg(group, 0)
         except ProcessLookupError:
             return
-        if all(_zombie(pid) for pid in _members(group)):
+        if all(is_zombie(pid) for pid in _members(group)):
             return
         time.sleep(POLL_S)
 
@@ -133,13 +133,6 @@ def _members(group: int) -> list[int]:
                 continue
     return members
 
-
-def _zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat[stat.rfind(")") + 2 : stat.rfind(")") + 3] == "Z"
 
 
 def converge_after_kills(project, emulator, users: int, kill_points: tuple[int, ...], latency_ms: float) -> None:

@@ -5,7 +5,6 @@ test_client_transport, test_client_proxies."""
 
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
@@ -20,6 +19,7 @@ from providers.alloy.errors import (
     AlloyServerError,
     AlloyUnreachableError,
 )
+from tests.support.ports import free_port
 
 FAST_BACKOFF_S = 0.01
 
@@ -198,9 +198,7 @@ def test_sustained_rate_limit_ends_with_rate_limit_error(client_for, emulator):
 
 
 def test_unreachable_api_names_base_url(client_for):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     with pytest.raises(AlloyUnreachableError) as error:
         client_for(base_url=f"http://127.0.0.1:{port}", max_retries=1).list_users()
     assert "alloy:baseUrl" in str(error.value) and f"127.0.0.1:{port}" in str(error.value)

@@ -14,6 +14,7 @@ import pytest
 from providers.alloy.client import AlloyClient, ClientSettings, proxy_for
 from providers.alloy.errors import UNREACHABLE_PROXY, AlloyConfigError, AlloyUnreachableError
 from tests.support.local_proxy import ConnectProxy, RecordingApi
+from tests.support.ports import free_port
 
 trustme = pytest.importorskip("trustme")
 
@@ -160,9 +161,7 @@ def test_loopback_never_goes_through_a_proxy(monkeypatch, proxy, emulator):
 
 
 def test_an_unreachable_proxy_is_named_without_its_credentials(monkeypatch, tls_api, ca_pem):
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     monkeypatch.setenv("HTTPS_PROXY", f"http://corp:pr0xy-pass@127.0.0.1:{port}")
     with pytest.raises(AlloyUnreachableError) as raised:
         client_of(tls_api.url, ca_bundle=ca_pem).create_user("ada@example.com", None)

@@ -149,11 +149,11 @@ def test_ctrl_c_ends_the_run_with_one_line_and_the_next_up_converges(project, em
 
 
 def test_a_killed_but_unreaped_process_holds_no_lock():
-    from scripts.recover import _alive
+    from scripts.recover import _alive, is_zombie
 
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and open(f"/proc/{child.pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+    while time.monotonic() < deadline and not is_zombie(child.pid):
         time.sleep(POLL_S)  # exited, not yet reaped: a zombie, as under a container's first process
     try:
         assert not _alive(child.pid)

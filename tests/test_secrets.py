@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import socket
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +30,7 @@ from providers.alloy.errors import AlloyAuthError, AlloyConfigError, AlloyUnreac
 from providers.alloy.settings import read_settings
 from tests.support.scripted_api import ScriptedApi
 from tests.support.manifests import TWO_USERS
+from tests.support.ports import free_port
 
 DEFAULT_PROVIDER_TYPE = "pulumi:providers:pulumi-python"
 
@@ -155,9 +155,7 @@ def test_auth_errors_name_the_setting_never_the_key(emulator, operation):
 
 def test_unreachable_errors_and_settings_reprs_never_show_the_key():
     key = distinctive_key()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    url = f"http://127.0.0.1:{free_port()}"
     settings = read_settings({"alloy:baseUrl": url, "alloy:apiKey": key, "alloy:maxRetries": "0"}.get, environ={})
     client = AlloyClient(settings.client)
     try:

@@ -150,6 +150,18 @@ def evaluate(deletions: int, limit: DeleteLimit, acknowledgement: Optional[Ackno
     return Verdict(deletions <= limit.value or exact, deletions, limit, acknowledgement)
 
 
+def judge(
+    deletions: int, existing_users: int, max_deletes: int, environ: Mapping[str, str]
+) -> Verdict:
+    """The verdict on ``deletions`` out of ``existing_users``, with the
+    ``alloy:maxDeletes`` setting (``AUTOMATIC_MAX_DELETES`` for the rule) and
+    the acknowledgement of ``environ``. Raise ``GuardInputError`` for a
+    malformed acknowledgement. The program and ``pulumi destroy``'s guard
+    both decide through this."""
+    limit = delete_limit(existing_users, config_value=str(max_deletes))
+    return evaluate(deletions, limit, acknowledgement_from_env(environ))
+
+
 def _users(count: int) -> str:
     return f"{count} user{'' if count == 1 else 's'}"
 

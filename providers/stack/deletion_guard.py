@@ -33,7 +33,7 @@ from pulumi.dynamic import (
 from providers.alloy.errors import AlloyConfigError
 from providers.alloy.settings import RunSettings, read_settings
 from providers.guard.budget import BUDGET
-from providers.guard.rule import GuardInputError, acknowledgement_from_env, delete_limit, evaluate
+from providers.guard.rule import GuardInputError, judge
 from providers.stack import provider_host
 
 GUARD_ID = "deletion-guard"
@@ -88,12 +88,10 @@ class DeletionGuardProvider(ResourceProvider):
         refuse, before any user is deleted, when the users it would delete
         exceed the limit without ``ALLOY_ALLOW_DELETES`` of exactly that count."""
         deletions = int(props.get("destroyableUsers") or 0)
-        limit = delete_limit(int(props.get("stackUsers") or 0), config_value=str(self._settings.max_deletes))
         try:
-            acknowledgement = acknowledgement_from_env(os.environ)
+            verdict = judge(deletions, int(props.get("stackUsers") or 0), self._settings.max_deletes, os.environ)
         except GuardInputError as problem:
             raise DeletionGuardBlocked(f"deletion guard: {problem}") from None
-        verdict = evaluate(deletions, limit, acknowledgement)
         if not verdict.allowed:
             raise DeletionGuardBlocked(f"deletion guard: blocked, nothing deleted: {verdict.explain()}")
         BUDGET.approve(deletions)

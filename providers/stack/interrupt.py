@@ -29,8 +29,8 @@ import pulumi
 from pulumi.runtime import stack as _sdk_stack
 
 _HOOK = "wait_for_rpcs"
-# The exit status by which a program tells the language host that it has
-# already shown its message (the SDK's own constant).
+# The exit status by which a Pulumi Python program tells the language host
+# that it has already shown an actionable message (no generic error added).
 ALREADY_REPORTED_EXIT_CODE = 32
 CANCELLED_MARKERS = ("context canceled", "Resource monitor has terminated", "StatusCode.CANCELLED")
 INTERRUPTED = (

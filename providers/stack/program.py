@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable, NoReturn, Optional
+from typing import Any, Iterable, NoReturn
 
 import pulumi
 from pulumi.runtime.config import get_config, is_config_secret
@@ -22,22 +22,14 @@ from pulumi.runtime.config import get_config, is_config_secret
 from providers.alloy.errors import AlloyConfigError
 from providers.alloy.settings import API_KEY, RunSettings, check_client_settings, read_settings
 from providers.alloy_user import AlloyUser
-from providers.guard.rule import (
-    GuardInputError,
-    Verdict,
-    acknowledgement_from_env,
-    delete_limit,
-    evaluate,
-)
+from providers.guard.rule import GuardInputError, Verdict, judge
 from providers.guard.state import StackUser, destroyed_by_removal, stack_users
 from providers.manifest import DesiredUser, Manifest, ManifestError, load_manifest
 from providers.manifest.identity import username_key
 from providers.stack import interrupt, provenance, sdk_speedups
+from providers.stack.interrupt import ALREADY_REPORTED_EXIT_CODE
 from providers.stack.deletion_guard import DeletionGuard
 
-# The exit code by which a Pulumi Python program tells the language host that
-# it has already shown the user an actionable message (no generic error added).
-ALREADY_REPORTED_EXIT_CODE = 32
 READ_STACK_RESOURCES = "pulumi:pulumi:readStackResourceOutputs"
 STATE_READ_ATTEMPTS = 6
 STATE_READ_PAUSE_S = 0.1
@@ -124,18 +116,16 @@ def guard_removals(
     kept = {item.user.username for item in declared} | {name for item in declared for name in item.aliases}
     destroyed = destroyed_by_removal(prior, kept, settings.delete_adopted)
     try:
-        limit = delete_limit(len(prior), config_value=str(settings.max_deletes))
-        acknowledgement = acknowledgement_from_env(os.environ)
+        return judge(len(destroyed), len(prior), settings.max_deletes, os.environ), destroyed
     except GuardInputError as problem:
         raise ProgramError(f"deletion guard: {problem}") from None
-    return evaluate(len(destroyed), limit, acknowledgement), destroyed
 
 
-def blocked_message(verdict: Verdict, destroyed: list[StackUser]) -> str:
+def blocked_message(verdict: Verdict, destroyed: list[StackUser], headline: str = "blocked, nothing changed") -> str:
     """One message: the count, the limit, how to acknowledge, and who."""
     shown = ", ".join(repr(user.username) for user in destroyed[:10])
     more = f" and {len(destroyed) - 10} more" if len(destroyed) > 10 else ""
-    return f"deletion guard: blocked, nothing changed: {verdict.explain()} Users it would delete: {shown}{more}."
+    return f"deletion guard: {headline}: {verdict.explain()} Users it would delete: {shown}{more}."
 
 
 def declare_users(declared: list[DeclaredUser], manifest: Manifest) -> dict[str, AlloyUser]:
@@ -215,12 +205,12 @@ def main() -> None:
         verdict, destroyed = guard_removals(declared, prior, settings)
     except ProgramError as problem:
         stop(str(problem))
-    approved: Optional[int] = verdict.deletions
+    approved = verdict.deletions
     if not verdict.allowed:
         if not pulumi.runtime.is_dry_run():
             stop(blocked_message(verdict, destroyed))
-        pulumi.log.warn(blocked_message(verdict, destroyed).replace("blocked, nothing changed", "`pulumi up` would be blocked"))
+        pulumi.log.warn(blocked_message(verdict, destroyed, "`pulumi up` would be blocked"))
         approved = 0
     resources = declare_users(declared, manifest)
-    declare_guard(resources, declared, prior, settings, approved or 0, manifest.path)
+    declare_guard(resources, declared, prior, settings, approved, manifest.path)
     export_outputs(resources)
