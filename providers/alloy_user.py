@@ -242,7 +242,8 @@ class AlloyUserProvider(ResourceProvider):
     def _api(self) -> AlloyClient:
         with self._client_lock:
             if self._client is None:
-                self._client = AlloyClient(self._settings.client)
+                # A write the killed CLI can no longer record is never sent.
+                self._client = AlloyClient(self._settings.client, before_write=_refuse_if_engine_gone)
             return self._client
 
     def _take_over(self, existing: AlloyUserRecord, props: dict[str, Any], status: int) -> CreateResult:
@@ -359,6 +360,10 @@ def _changed_fields(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
 
 def _changed_flags(olds: dict[str, Any], news: dict[str, Any]) -> list[str]:
     return [flag for flag in REMOVAL_FLAGS if (olds.get(flag) is True) != (news.get(flag) is True)]
+
+
+def _refuse_if_engine_gone(method: str, path: str) -> None:
+    provider_host.refuse_if_engine_gone(f"{method} {path}")
 
 
 def _outputs(

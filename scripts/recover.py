@@ -206,26 +206,45 @@ def _is_json(path: Path) -> bool:
         return False
 
 
-def stack_lookup(run: PulumiRunner, environ: Optional[dict[str, str]] = None) -> Optional[UserLookup]:
-    """A ``UserLookup`` through the stack's settings (``pulumi config``), or
-    None when there is no key to ask Alloy with."""
+def stack_lookup(run: PulumiRunner, environ: Optional[dict[str, str]] = None) -> UserLookup:
+    """A ``UserLookup`` through the stack's settings (``pulumi config``).
+
+    The settings are read at the first lookup, not here: a caller builds the
+    lookup before ``recover`` repairs the damaged files that make every
+    ``pulumi`` command fail, and a lookup that had silently given up then
+    would let the landed creates be adopted by the next run. When the
+    settings cannot be read or hold no key, the first lookup raises
+    ``RecoveryError``: without Alloy's answer a landed create cannot be told
+    from one that never reached Alloy."""
     from providers.alloy.client import AlloyClient
     from providers.alloy.errors import AlloyError
     from providers.alloy.settings import read_settings
 
-    shown = run(["config", "--json", "--show-secrets"])
-    if shown.returncode != 0:
-        return None
-    values = {key: (entry or {}).get("value") for key, entry in json.loads(shown.stdout or "{}").items()}
-    try:
-        settings = read_settings(values.get, os.environ if environ is None else environ)
-        client = AlloyClient(settings.client)
-    except AlloyError:
-        return None
+    clients: list[AlloyClient] = []
+
+    def client() -> AlloyClient:
+        if clients:
+            return clients[0]
+        shown = run(["config", "--json", "--show-secrets"])
+        if shown.returncode != 0:
+            raise RecoveryError(
+                "cannot read the stack's settings to look up its pending creates in Alloy: "
+                f"{_last_line(shown.stderr)}"
+            )
+        values = {key: (entry or {}).get("value") for key, entry in json.loads(shown.stdout or "{}").items()}
+        try:
+            settings = read_settings(values.get, os.environ if environ is None else environ)
+            clients.append(AlloyClient(settings.client))
+        except AlloyError as problem:
+            raise RecoveryError(
+                f"cannot look up the stack's pending creates in Alloy ({problem}); "
+                "fix that and run recovery again, so that the users the run created stay this stack's own"
+            ) from None
+        return clients[0]
 
     def lookup(username: str) -> Optional[str]:
         try:
-            record = client.find_user_by_username(username)
+            record = client().find_user_by_username(username)
         except AlloyError as problem:
             raise RecoveryError(f"cannot look up {username!r} in Alloy: {problem}") from None
         return record.user_id if record is not None and record.username == username else None

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from scripts.recover import recover, stack_lookup
+from scripts.recover import RecoveryError, recover, stack_lookup
 
 from tests.support.manifests import numbered_usernames, numbered_users
 from tests.support.pulumi_harness import REPO
@@ -64,13 +64,18 @@ def test_kill_at_many_moments_then_recover_and_converge(project, emulator):
     actions: list[str] = []
     for point in KILL_POINTS:
         kill_when(start_up(stack), emulator, point)
+        actions += [f"killed at {point}: {len(emulator.users())} users"]
         actions += recover(stack.state, "alloy", stack.stack, run, stack_lookup(run))
         usernames = [user["username"] for user in emulator.users()]
         assert len(usernames) == len(set(usernames)), f"duplicate user after killing at {point}"
+        # Recovered: every user Alloy has is in the state, so the next run adopts none.
+        unrecorded = sorted(set(usernames) - set(stack.resource_names()))
+        assert not unrecorded, f"after killing at {point}, not in the state: {unrecorded}; {actions}"
 
     emulator.admin.set_faults()
     actions += recover(stack.state, "alloy", stack.stack, run, stack_lookup(run))
     stack.up()
+    print("recovery actions:", actions)
     # Every user was created by this stack: none is reported as adopted.
     assert stack.output("adoptedUsers") == []
 
@@ -81,7 +86,6 @@ def test_kill_at_many_moments_then_recover_and_converge(project, emulator):
     state = stack.export_state()["deployment"]
     assert not state.get("pending_operations")
     assert sorted(stack.resource_names()) == sorted(expected)
-    print("recovery actions:", actions)
     assert any("lock" in action for action in actions), actions
     # Converged: the next run is a no-op.
     emulator.reset_log()
@@ -126,6 +130,71 @@ def test_recover_command_repairs_an_empty_sidecar_without_a_traceback(project, e
     assert "recover: removed 1 partly written backend file(s)" in result.stdout
     stack.up()
     assert len(emulator.users()) == 2
+
+
+def write_checkpoint(stack, deployment: dict) -> None:
+    """Write the file backend's checkpoint as a killed run leaves it
+    (``pulumi stack import`` would drop the pending operations)."""
+    checkpoint = next(stack.state.rglob("stacks/alloy/test.json"))
+    document = json.loads(checkpoint.read_text())
+    document["checkpoint"]["latest"] = deployment
+    checkpoint.write_text(json.dumps(document))
+    checkpoint.with_name("test.json.attrs").unlink(missing_ok=True)
+
+
+def test_a_landed_create_is_recorded_when_the_kill_also_cut_a_sidecar(project, emulator):
+    """The lookup is made before recovery repairs the files (as ``make up`` and
+    jobs do); it must still ask Alloy once the files are sound, not give up."""
+    stack = project(numbered_users(2))
+    stack.up()
+    # What a kill right after Alloy created user 2 leaves: a pending create
+    # of a user that Alloy has, and a metadata sidecar cut short.
+    document = stack.export_state()
+    deployment = document["deployment"]
+    known = next(r for r in deployment["resources"] if r["type"].endswith("alloy:User"))
+    username = "user0002@example.com"
+    pending = {key: known[key] for key in ("custom", "type", "parent", "provider")}
+    pending["urn"] = known["urn"].rsplit("::", 1)[0] + "::" + username
+    pending["inputs"] = {**known["inputs"], "username": username, "fullName": "User 2"}
+    deployment["pending_operations"] = [{"resource": pending, "type": "creating"}]
+    write_checkpoint(stack, deployment)
+    user_id = emulator.admin.seed_user(username, "User 2")
+    stack.write_manifest(numbered_users(3))
+    checkpoint = next(stack.state.rglob("stacks/alloy/test.json"))
+    checkpoint.with_name("test.json.attrs").write_text("")
+
+    def run(args):
+        return stack.run(*args, check=False)
+
+    lookup = stack_lookup(run)  # before the repair, while every command fails
+    actions = recover(stack.state, "alloy", stack.stack, run, lookup)
+    assert "recorded 1 user(s) whose create had landed in Alloy as this stack's own" in actions, actions
+    stack.up()
+    assert stack.output("adoptedUsers") == []
+    assert stack.output("userIds")[username] == user_id
+    assert sorted(u["username"] for u in emulator.users()) == numbered_usernames(3)
+
+
+def test_recovery_refuses_to_guess_when_alloy_cannot_be_asked(project, emulator):
+    stack = project(numbered_users(1))
+    stack.up()
+    document = stack.export_state()
+    known = next(r for r in document["deployment"]["resources"] if r["type"].endswith("alloy:User"))
+    pending = {key: known[key] for key in ("custom", "type", "parent", "provider")}
+    pending["urn"] = known["urn"].rsplit("::", 1)[0] + "::user0001@example.com"
+    pending["inputs"] = {**known["inputs"], "username": "user0001@example.com"}
+    document["deployment"]["pending_operations"] = [{"resource": pending, "type": "creating"}]
+    write_checkpoint(stack, document["deployment"])
+
+    def run(args):
+        return stack.run(*args, check=False)
+
+    no_key = {key: value for key, value in stack.env.items() if key != "ALLOY_API_KEY"}
+    stack.run("config", "rm", "alloy:apiKey")
+    with pytest.raises(RecoveryError) as refused:
+        recover(stack.state, "alloy", stack.stack, run, stack_lookup(run, no_key))
+    assert "cannot look up the stack's pending creates in Alloy" in str(refused.value)
+    assert "alloy:apiKey" in str(refused.value)
 
 
 def test_ctrl_c_ends_the_run_with_one_line_and_the_next_up_converges(project, emulator):

@@ -37,7 +37,7 @@ import os
 import random
 import ssl
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -292,7 +292,9 @@ class AlloyClient:
 
     ``transport`` replaces the HTTP adapter (for in-process tests, as httpx's
     ``MockTransport``); ``environ`` is where proxy and CA bundle variables are
-    read (default ``os.environ``, read once here).
+    read (default ``os.environ``, read once here). ``before_write(method,
+    path)`` is called before each attempt of every request that is not a
+    ``GET`` (retries included); it may raise to stop the request unsent.
     """
 
     def __init__(
@@ -301,6 +303,7 @@ class AlloyClient:
         *,
         transport: BaseAdapter | None = None,
         environ: Mapping[str, str] | None = None,
+        before_write: Callable[[str, str], None] | None = None,
     ) -> None:
         if not settings.api_key:
             raise AlloyConfigError(missing_key_message())
@@ -323,6 +326,7 @@ class AlloyClient:
         self._unreachable = False  # a call gave up without connecting; cleared by any response
         self._create_path: str | None = None  # which spelling of the create path works
         self._list_limit = True  # whether GET /users takes ``limit``
+        self._before_write = before_write
 
     @property
     def verify(self) -> bool | str:
@@ -563,6 +567,8 @@ class AlloyClient:
 
     def _send(self, method: str, path: str, body: dict[str, Any] | None, params: dict[str, int] | None) -> requests.Response:
         """One request, its body read; raises ``AlloyUnreachableError`` or ``AlloyProtocolError``."""
+        if method != "GET" and self._before_write is not None:
+            self._before_write(method, path)
         try:
             # stream=True: the body is read below, so that one cut off mid-way
             # is told apart from no response at all.
