@@ -27,6 +27,7 @@ from providers.guard.state import StackUser, destroyed_by_removal, stack_users
 from providers.manifest import DesiredUser, Manifest, ManifestError, load_manifest
 from providers.manifest.identity import username_key
 from providers.stack import interrupt, provenance, sdk_speedups
+from providers.stack.checkpoint_cost import checkpoint_warning
 from providers.stack.interrupt import ALREADY_REPORTED_EXIT_CODE
 from providers.stack.deletion_guard import DeletionGuard
 
@@ -107,6 +108,12 @@ def match_prior_users(manifest: Manifest, prior: Iterable[StackUser]) -> list[De
                     names.append(candidate)
         declared.append(DeclaredUser(entry, tuple(names)))
     return declared
+
+
+def count_creates(declared: list[DeclaredUser], prior: list[StackUser]) -> int:
+    """How many entries continue no user of the state (each is a create)."""
+    known = {name for user in prior for name in (user.name, user.username)}
+    return sum(1 for item in declared if item.user.username not in known and not known.intersection(item.aliases))
 
 
 def guard_removals(
@@ -211,6 +218,9 @@ def main() -> None:
             stop(blocked_message(verdict, destroyed))
         pulumi.log.warn(blocked_message(verdict, destroyed, "`pulumi up` would be blocked"))
         approved = 0
+    slow = checkpoint_warning(count_creates(declared, prior), os.environ)
+    if slow:
+        pulumi.log.warn(slow)
     resources = declare_users(declared, manifest)
     declare_guard(resources, declared, prior, settings, approved, manifest.path)
     export_outputs(resources)
