@@ -194,8 +194,11 @@ def _landed_creates(pending: list[dict], lookup: Optional[UserLookup]) -> dict[i
 
 
 def _last_line(text: str) -> str:
+    """What a failed ``pulumi`` command said: its first ``error:`` line (the
+    CLI ends with summaries such as ``Duration: 1s``), else its last line."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "(no output)"
+    errors = [line for line in lines if line.lower().startswith("error:")]
+    return errors[0] if errors else lines[-1] if lines else "(no output)"
 
 
 def _is_json(path: Path) -> bool:

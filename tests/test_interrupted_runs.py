@@ -229,3 +229,19 @@ def test_a_killed_but_unreaped_process_holds_no_lock():
         assert _alive(os.getpid())
     finally:
         child.wait()
+
+
+@pytest.mark.parametrize(
+    ("output", "shown"),
+    [
+        pytest.param("Updating (test)\n\n    error: 401 Unauthorized\n\nResources:\nDuration: 1s\n",
+                     "error: 401 Unauthorized", id="the-error-line-not-the-summary"),
+        pytest.param("warning: x\nerror: first\nerror: second\n", "error: first", id="the-first-error"),
+        pytest.param("no stack named 'x' found\n", "no stack named 'x' found", id="no-error-prefix"),
+        pytest.param("", "(no output)", id="silent"),
+    ],
+)
+def test_a_failed_command_is_reported_by_its_error_line(output, shown):
+    from scripts.recover import _last_line
+
+    assert _last_line(output) == shown
