@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 PY := .venv/bin/python
 
-.PHONY: help setup up test test-long test-live bench bench-scale clean plan actionlint
+.PHONY: help setup up test test-long test-live bench bench-engine clean plan actionlint
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,11 +30,11 @@ test-long: setup ## Run the longer suite (kill -9 at many moments, faults at 200
 test-live: setup ## Live acceptance tests against real Alloy: ALLOY_LIVE_API_KEY (and ALLOY_LIVE_BASE_URL); skips without them
 	@$(PY) -m pytest -m live tests/live -p no:cacheprovider
 
-bench: setup ## Benchmark engine + provider cost against the emulator (N=100, 1,000); results in bench/results/
-	@$(PY) -m bench $(BENCH_ARGS)
+bench: setup ## The default path at N=1,000 and 10,000 on file and S3 (moto) backends vs the client and OpenTofu; bench/results/scale.md
+	@$(PY) -m bench.scale $(BENCH_ARGS)
 
-bench-scale: setup ## The default path (checkpoints skipped + create journal) at N=1,000 and 10,000 vs the client; bench/results/scale.md
-	@$(PY) -m bench.scale $(SCALE_ARGS)
+bench-engine: setup ## What the engine and the provider cost: engine floor, checkpoint settings (N=100, 1,000); bench/results/bench.md
+	@$(PY) -m bench $(ENGINE_ARGS)
 
 clean: ## Remove the local stack, its state and the emulator's database
 	rm -rf .state Pulumi.local.yaml

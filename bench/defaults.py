@@ -42,6 +42,8 @@ LIFECYCLE_SCENARIOS = (CREATE, UPDATE, REFRESH, DESTROY)
 # provider sleeping, where the real one calls the API, as long as a call took
 # the client), which isolates what the real provider costs on top.
 ALLOY_STACK = "alloy"
+# The `name` of Pulumi.yaml: the folder of the checkpoints in a DIY backend.
+PROJECT_NAME = "alloy"
 FLOOR_STACK = "engine-floor"
 PACED_FLOOR_STACK = "paced-floor"
 STACKS = (ALLOY_STACK, FLOOR_STACK, PACED_FLOOR_STACK)

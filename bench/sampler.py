@@ -2,8 +2,10 @@
 
 A background thread walks the process tree of the CLI every
 ``SAMPLE_INTERVAL_S`` with psutil. Each process gets a role from its command
-line: the CLI itself, the language host, the Python program, the dynamic
-provider (``python -m pulumi.dynamic``) or other (the plugin's shell wrapper).
+line: the CLI (the ``pulumi`` binary), the language host, the Python program,
+the dynamic provider (``python -m pulumi.dynamic``), the wrapper (a root that
+is not the CLI: ``python -m review apply``, which starts the CLI) or other
+(the plugin's shell wrapper).
 A role's peak is the largest sum of the RSS of its processes in one sample;
 its CPU time is the last user+system time seen of each of its processes.
 """
@@ -21,14 +23,17 @@ CLI = "cli"
 LANGUAGE_HOST = "language-host"
 PROGRAM = "program"
 PROVIDER = "provider"
+WRAPPER = "wrapper"
 OTHER = "other"
-ROLES = (CLI, LANGUAGE_HOST, PROGRAM, PROVIDER, OTHER)
+ROLES = (CLI, LANGUAGE_HOST, PROGRAM, PROVIDER, WRAPPER, OTHER)
 
 
 def role_of(cmdline: list[str], is_root: bool) -> str:
     """The role of a process of the tree, from its command line."""
-    if is_root:
+    if cmdline and cmdline[0].rsplit("/", 1)[-1] == "pulumi":
         return CLI
+    if is_root:
+        return WRAPPER
     if "pulumi.dynamic" in cmdline:
         return PROVIDER
     if any(part.endswith("pulumi-language-python-exec") for part in cmdline):

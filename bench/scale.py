@@ -1,23 +1,33 @@
-"""The scale run: the default path at N = 1,000 and 10,000 (``python -m bench.scale``).
+"""The scale run (``make bench``, ``python -m bench.scale``): the default path
+at N = 1,000 and 10,000 users, on a file:// and an S3-compatible backend,
+against baselines measured in the same run.
 
-What ``make up`` and the apply workflow run is ``pulumi up`` with checkpoints
-skipped and the create journal (``providers/guard/journal.py``); a run with
-no interruption behaves exactly as ``PULUMI_SKIP_CHECKPOINTS=true pulumi
-up``, which is what this measures, on a file:// backend or on an
-S3-compatible one (``--backend s3``: a local ``moto`` server). For each size,
-in one run and against one emulator with a fixed latency:
+The default path is what ``make up`` and the apply workflow run, ``python -m
+review apply``: a preview and the deletion guard, then ``pulumi up
+--skip-preview`` with checkpoints skipped, made exact by the create journal
+(``providers/guard/journal.py``). For each size and backend, against one
+emulator with a fixed latency and ``GET /users`` paged at 50 as Alloy does:
 
-- the client baseline: the project's ``AlloyClient`` creating and deleting
-  every user with 4 workers (the provider's ceiling);
-- the real stack: create, a no-op preview, an update of ``--update-share``
-  of the fullNames, destroy (``--scenarios`` picks some);
-- with ``--ab``, the no-op preview also without ``providers/stack/sdk_speedups``
-  (``ALLOY_SDK_SPEEDUPS=false``) on the same stack.
+- ``create``: ``review apply`` of a manifest of N new users;
+- ``noop-preview``: ``pulumi preview`` of the same manifest (what a pull
+  request's plan runs);
+- ``update``: ``pulumi up --skip-preview`` with checkpoints skipped, a share
+  of the fullNames changed (apply's own ``up`` step; apply adds a preview);
+- ``destroy``: ``review apply`` of an empty manifest (``allowEmpty: true``,
+  the N deletions acknowledged);
+- ``adopt``: on a fresh stack, ``review apply`` of N users that the account
+  already has (seeded first): 0 POSTs.
 
-It writes ``scale.md`` and ``scale.json`` to ``--out`` and evaluates the
-targets of the scale issue (``TARGETS``). The 10,000 case of create and
-no-op preview takes about 10 minutes on 2 cores:
-``python -m bench.scale --sizes 1000,10000 --scenarios create,noop-preview,destroy``.
+Beside them, the read-only tools (``bench.tools``): ``pull`` of an account of
+N users into a new manifest, again, and merged with 1% more, once per size;
+``review drift`` of the created stack after its no-op preview, per backend.
+
+The baselines, once per size: the project's ``AlloyClient`` creating and
+deleting every user with 4 workers (the provider's ceiling; adopt is
+compared with the client's create), and, when it is built (``make
+bench-peer``), OpenTofu with a plain provider of the same API (``bench.peer``).
+``bench.scale_targets`` evaluates the scale targets; ``bench.scale_report``
+writes ``scale.md``, ``scale.json`` and ``scale.png`` to ``--out``.
 """
 
 from __future__ import annotations
@@ -26,38 +36,42 @@ import argparse
 import json
 import os
 import secrets
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
-from bench.defaults import ALLOY_STACK, DEFAULT_LATENCY_MS, DEFAULT_RESULTS_DIR, PROVIDER_CONCURRENCY
-from bench.stacks import BenchStack
-from bench.suite import reset_emulator, scenario_args
-from bench.workload import make_users, with_changed_names
+from bench import tools
+from bench.defaults import ALLOY_STACK, PROJECT_NAME, DEFAULT_LATENCY_MS, DEFAULT_RESULTS_DIR, PROVIDER_CONCURRENCY, STACK_NAME
+from bench.moto import MotoServer
+from bench.scale_report import write_scale_results
+from bench.scale_targets import evaluate
+from bench.stacks import BenchRunError, BenchStack, RunResult
+from bench.workload import BenchUser, make_users, with_changed_names
 from emulator.testing import EmulatorProcess
 from providers.alloy.client import AlloyClient
 from providers.alloy.settings import ClientSettings
 
-SCENARIOS = ("create", "noop-preview", "update", "destroy")
-DEFAULT_PATH_ENV = {"PULUMI_SKIP_CHECKPOINTS": "true"}
+__all__ = ["MotoServer", "SCENARIOS", "main", "run"]
+
+CREATE, NOOP_PREVIEW, UPDATE, DESTROY, ADOPT = "create", "noop-preview", "update", "destroy", "adopt"
+SCENARIOS = (CREATE, NOOP_PREVIEW, UPDATE, DESTROY, ADOPT)
+BACKENDS = ("file", "s3")
+DEFAULT_SIZES = (1000, 10000)
+# Alloy documents at most 50 users a page of GET /users.
+LIST_PAGE_SIZE = 50
+SEED_WORKERS = 8
 MB = 1024 * 1024
-# Targets of the scale issue.
-MAX_RATIO_TO_CLIENT = 3.0          # create/adopt/destroy at the largest N
-MAX_UPDATE_TO_NOOP = 1.5           # update of 1% vs a no-op preview
-NOOP_MS_PER_USER_BEFORE = 10.8     # 108 s at 10k, as the issue measured it
-MAX_GROWTH = 1.3                   # time per user, largest N vs smallest
-MAX_STATE_BYTES_PER_USER = 1126    # 1.1 KB
+# What apply prints when it takes the checkpoint-free path (review/cli.py).
+JOURNALED_LINE = "apply: checkpoints skipped"
+Log = Callable[[str], None]
 
 
-def client_baseline(url: str, key: str, n: int, workers: int) -> dict[str, float]:
+def client_baseline(url: str, key: str, users: list[BenchUser], workers: int) -> dict[str, float]:
+    """Seconds for the project's client to create, then delete, ``users`` with ``workers`` threads."""
     client = AlloyClient(ClientSettings(base_url=url, api_key=key))
-    users = make_users(n)
     started = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
         ids = list(pool.map(lambda u: client.create_user(u.username, u.full_name), users))
@@ -65,187 +79,246 @@ def client_baseline(url: str, key: str, n: int, workers: int) -> dict[str, float
     started = time.perf_counter()
     with ThreadPoolExecutor(workers) as pool:
         list(pool.map(client.delete_user, ids))
-    return {"create": round(created, 2), "destroy": round(time.perf_counter() - started, 2)}
+    return {CREATE: round(created, 2), DESTROY: round(time.perf_counter() - started, 2)}
 
 
-class MotoServer:
-    """``moto_server`` on a free port with one bucket: an S3-compatible state backend."""
+def reset(emulator: EmulatorProcess, latency_ms: float) -> None:
+    """No users, log or counters; every public request delayed; GET /users paged at 50."""
+    emulator.admin.reset()
+    emulator.admin.set_faults(latency_ms=latency_ms, page_size=LIST_PAGE_SIZE)
 
-    def __init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.process: subprocess.Popen | None = None
-        self.bucket = f"alloy-bench-{secrets.token_hex(4)}"
 
-    def __enter__(self) -> "MotoServer":
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        import boto3
+def seed(emulator: EmulatorProcess, users: list[BenchUser]) -> None:
+    """Create ``users`` in the account directly (the admin API: no latency, not counted)."""
+    with ThreadPoolExecutor(SEED_WORKERS) as pool:
+        list(pool.map(lambda user: emulator.admin.seed_user(user.username, user.full_name), users))
 
-        os.environ.update(self.aws_env())
-        client = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{self.port}", region_name="us-east-1")
-        for _ in range(100):
+
+class ScaleRun:
+    """One run: every size, backend and scenario of ``options``, into ``results``."""
+
+    def __init__(self, options: argparse.Namespace, emulator: EmulatorProcess, scratch: Path,
+                 moto: Optional[MotoServer], log: Log) -> None:
+        self.options, self.emulator, self.scratch, self.moto, self.log = options, emulator, scratch, moto, log
+        self.results: dict[str, Any] = {"meta": _meta(options), "rows": [], "peer": [], "tools": [], "targets": []}
+
+    def run(self) -> dict[str, Any]:
+        for n in self.options.sizes:
+            users = make_users(n)
+            reset(self.emulator, self.options.latency_ms)
+            baseline = client_baseline(self.emulator.url, self.emulator.api_key, users, PROVIDER_CONCURRENCY)
+            self.log(f"N={n} client, 4 workers: create {baseline[CREATE]} s, destroy {baseline[DESTROY]} s")
+            self.results["tools"].extend(tools.run_pull_bench(
+                self.emulator, n, self.options.latency_ms, LIST_PAGE_SIZE, work_dir=self.scratch, log=self.log))
+            for backend in self.options.backends:
+                row = {"n": n, "backend": backend, "client": baseline, "runs": self.lifecycle(n, backend, users)}
+                self.results["rows"].append(row)
+            self.peer(n)
+        self.results["targets"] = evaluate(self.results)
+        self.results["meta"]["loadavg_end"] = list(os.getloadavg())
+        return self.results
+
+    def stack(self, n: int, backend: str, name: str) -> BenchStack:
+        env: dict[str, str] = {}
+        if backend == "s3":
+            assert self.moto is not None
+            env.update(self.moto.aws_env(), PULUMI_BACKEND_URL=self.moto.backend_url(self._prefix(n, name)))
+        return BenchStack(self.scratch / f"{name}-{backend}-n{n}", ALLOY_STACK, base_url=self.emulator.url,
+                          api_key=self.emulator.api_key, env=env)
+
+    def lifecycle(self, n: int, backend: str, users: list[BenchUser]) -> dict[str, Any]:
+        runs: dict[str, Any] = {}
+        scenarios = self.options.scenarios
+        main = [scenario for scenario in scenarios if scenario != ADOPT]
+        if main:
+            reset(self.emulator, self.options.latency_ms)
+            stack = self.stack(n, backend, "main")
             try:
-                client.create_bucket(Bucket=self.bucket)
-                break
-            except Exception:  # noqa: BLE001 - not up yet
-                time.sleep(0.1)
-        return self
+                stack.write_users(users)
+                for scenario in main:
+                    runs[scenario] = self.scenario(stack, "main", scenario, n, backend, users)
+                    if scenario == NOOP_PREVIEW:
+                        self.drift(stack, n, backend)
+            finally:
+                stack.cleanup()
+        if ADOPT in scenarios:
+            reset(self.emulator, self.options.latency_ms)
+            seed(self.emulator, users)
+            stack = self.stack(n, backend, "adopt")
+            try:
+                stack.write_users(users)
+                runs[ADOPT] = self.scenario(stack, "adopt", ADOPT, n, backend, users)
+            finally:
+                stack.cleanup()
+        return runs
 
-    def aws_env(self) -> dict[str, str]:
-        return {"AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_REGION": "us-east-1"}
+    def scenario(self, stack: BenchStack, name: str, scenario: str, n: int, backend: str,
+                 users: list[BenchUser]) -> dict[str, Any]:
+        self.emulator.admin.clear_requests()
+        if scenario in (CREATE, ADOPT):
+            result = self._apply(stack)
+        elif scenario == NOOP_PREVIEW:
+            result = stack.run("preview")
+        elif scenario == UPDATE:
+            stack.write_users(with_changed_names(users, self.options.update_share))
+            result = stack.run("up", "--yes", "--skip-preview", env={"PULUMI_SKIP_CHECKPOINTS": "true"})
+        elif scenario == DESTROY:
+            stack.write_users([])
+            result = self._apply(stack, env={"ALLOY_ALLOW_DELETES": str(n)})
+        else:
+            raise ValueError(f"unknown scenario {scenario!r}")
+        measured = self._measure(result, self._state_bytes(stack, name, n, backend))
+        self._check(scenario, measured, n)
+        self.log(f"N={n} {backend} {scenario}: {measured['wall_s']} s, {measured['api_calls'] or 'no API call'}, "
+                 f"peak MB {measured['peak_rss_mb']}")
+        return measured
 
-    def backend_url(self, prefix: str) -> str:
-        return (f"s3://{self.bucket}/{prefix}?endpoint=127.0.0.1:{self.port}&disableSSL=true"
-                "&s3ForcePathStyle=true&region=us-east-1")
+    def drift(self, stack: BenchStack, n: int, backend: str) -> None:
+        """``review drift`` of the stack just created (the account matches it): one list pass."""
+        result = tools.run_drift(self.emulator, stack.work, stack.env, n, log=self.log)
+        if result["exit_status"] != 0:
+            raise BenchRunError(f"review drift found drift on a stack that matches the account (N={n})")
+        self.results["tools"].append({**result, "backend": backend})
 
-    def __exit__(self, *_exc: Any) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
+    def _apply(self, stack: BenchStack, env: Optional[dict[str, str]] = None) -> RunResult:
+        result = stack.run_apply(env=env)
+        assert stack.last_log is not None
+        if JOURNALED_LINE not in stack.last_log.read_text(encoding="utf-8", errors="replace"):
+            raise BenchRunError(f"review apply did not take the checkpoint-free path; see {stack.last_log}")
+        return result
+
+    def _measure(self, result: RunResult, state_bytes: int) -> dict[str, Any]:
+        """What one scenario cost; ``state_bytes``: the checkpoint's size after it (after destroy: the
+        empty stack's, which the targets subtract to get the bytes each user adds)."""
+        counters = {route: count for route, count in self.emulator.admin.counters().items() if count}
+        return {
+            "wall_s": round(result.wall_s, 2),
+            "api_calls": counters,
+            "cpu_s": {role: round(value, 1) for role, value in result.usage.cpu_s.items() if value},
+            "peak_rss_mb": {role: round(value / MB) for role, value in result.usage.peak_rss_bytes.items() if value},
+            "state_bytes": state_bytes,
+        }
+
+    def _state_bytes(self, stack: BenchStack, name: str, n: int, backend: str) -> int:
+        if backend == "s3":
+            assert self.moto is not None
+            return self.moto.object_bytes(f"{self._prefix(n, name)}/.pulumi/stacks/{PROJECT_NAME}/{STACK_NAME}.json")
+        return stack.checkpoint_bytes()
+
+    def _check(self, scenario: str, measured: dict[str, Any], n: int) -> None:
+        """The run did the work it should: a wrong count means the measurement is of something else."""
+        calls = measured["api_calls"]
+        posts = calls.get("POST /users", 0) + calls.get("POST /users/", 0)
+        expected = {CREATE: ("POST /users", n), ADOPT: ("POST /users", 0), DESTROY: ("DELETE /users/{userId}", n)}
+        if scenario in expected:
+            route, count = expected[scenario]
+            seen = posts if route == "POST /users" else calls.get(route, 0)
+            if seen != count:
+                raise BenchRunError(f"{scenario} at N={n} made {seen} {route} (expected {count}): {calls}")
+        if scenario == DESTROY and self.emulator.admin.users():
+            raise BenchRunError(f"users left in the emulator after destroy at N={n}")
+
+    def peer(self, n: int) -> None:
+        """OpenTofu with a plain provider on the same work, when it is built."""
+        try:
+            from bench import peer
+        except ImportError:
+            self.results["meta"]["peer"] = "not measured: bench/peer.py is not in this checkout"
+            return
+        missing = peer.missing_binaries()
+        if missing:
+            reason = missing if isinstance(missing, str) else f"{', '.join(missing)} not built"
+            self.results["meta"]["peer"] = f"not measured: {reason} (make bench-peer builds it)"
+            return
+        for backend in self.options.backends:
+            for parallelism in self.options.peer_parallelism:
+                walls = peer.run_peer(self.emulator, n, backend=backend, parallelism=parallelism,
+                                      latency_ms=self.options.latency_ms, s3=self.moto,
+                                      work_dir=self.scratch / f"peer-{backend}-{parallelism}-n{n}",
+                                      update_share=self.options.update_share)
+                self.results["peer"].append({"n": n, "backend": backend, "parallelism": parallelism, "runs": walls})
+                self.log(f"N={n} {backend} OpenTofu -parallelism={parallelism}: {walls}")
+        self.results["meta"]["peer"] = "OpenTofu with a plain terraform-plugin-framework provider (bench/peer)"
+
+    @staticmethod
+    def _prefix(n: int, name: str) -> str:
+        return f"{name}-n{n}"
 
 
-def run(options: argparse.Namespace) -> dict[str, Any]:
-    results: dict[str, Any] = {"meta": {"sizes": options.sizes, "latency_ms": options.latency_ms,
-                                        "backend": options.backend, "scenarios": options.scenarios,
-                                        "loadavg_start": list(os.getloadavg())}, "rows": []}
-    moto = MotoServer().__enter__() if options.backend == "s3" else None
+def _meta(options: argparse.Namespace) -> dict[str, Any]:
+    return {"sizes": list(options.sizes), "backends": list(options.backends), "latency_ms": options.latency_ms,
+            "scenarios": list(options.scenarios), "update_share": options.update_share,
+            "list_page_size": LIST_PAGE_SIZE, "cpu_count": os.cpu_count(),
+            "loadavg_start": list(os.getloadavg()), "peer": "not measured"}
+
+
+def run(options: argparse.Namespace, log: Log = print) -> dict[str, Any]:
+    """Everything ``options`` asks for (see ``build_parser``); the JSON-ready results."""
+    moto = MotoServer().__enter__() if "s3" in options.backends else None
     try:
         with EmulatorProcess(api_key=f"bench-{secrets.token_hex(8)}") as emulator, \
-                tempfile.TemporaryDirectory(prefix="alloy-scale-") as scratch:
-            for n in options.sizes:
-                reset_emulator(emulator, options.latency_ms)
-                baseline = client_baseline(emulator.url, emulator.api_key, n, PROVIDER_CONCURRENCY)
-                print(f"N={n} client: {baseline}", flush=True)
-                row: dict[str, Any] = {"n": n, "client": baseline, "runs": {}}
-                reset_emulator(emulator, options.latency_ms)
-                extra = dict(DEFAULT_PATH_ENV)
-                if moto is not None:
-                    extra.update(moto.aws_env(), PULUMI_BACKEND_URL=moto.backend_url(f"n{n}"))
-                stack = BenchStack(Path(scratch) / f"n{n}", ALLOY_STACK, base_url=emulator.url,
-                                   api_key=emulator.api_key, env=extra)
-                users = make_users(n)
-                stack.write_users(users)
-                for scenario in options.scenarios:
-                    env = {}
-                    if scenario == "update":
-                        stack.write_users(with_changed_names(users, options.update_share))
-                    if scenario == "destroy":
-                        env["ALLOY_ALLOW_DELETES"] = str(n)
-                    result = stack.run(*scenario_args(scenario), env=env)
-                    row["runs"][scenario] = _measure(result, stack)
-                    print(f"N={n} {scenario}: {row['runs'][scenario]}", flush=True)
-                    if scenario == "noop-preview" and options.ab:
-                        off = stack.run(*scenario_args("noop-preview"), env={"ALLOY_SDK_SPEEDUPS": "false"})
-                        row["runs"]["noop-preview (no sdk_speedups)"] = _measure(off, stack)
-                        print(f"N={n} noop-preview without speedups: {row['runs']['noop-preview (no sdk_speedups)']}",
-                              flush=True)
-                results["rows"].append(row)
-                stack.cleanup()
+                tempfile.TemporaryDirectory(prefix="alloy-scale-", dir=options.work_dir) as scratch:
+            return ScaleRun(options, emulator, Path(scratch), moto, log).run()
     finally:
         if moto is not None:
             moto.__exit__()
-    results["targets"] = evaluate(results)
-    results["meta"]["loadavg_end"] = list(os.getloadavg())
-    return results
 
 
-def _measure(result: Any, stack: BenchStack) -> dict[str, Any]:
-    return {
-        "wall_s": round(result.wall_s, 2),
-        "cpu_s": {role: round(value, 1) for role, value in result.usage.cpu_s.items() if value},
-        "peak_rss_mb": {role: round(value / MB) for role, value in result.usage.peak_rss_bytes.items() if value},
-        "state_bytes": stack.checkpoint_bytes(),
-    }
+def _list(kind: Callable[[str], Any], allowed: Sequence[Any] | None = None) -> Callable[[str], list[Any]]:
+    def parse(text: str) -> list[Any]:
+        try:
+            values = [kind(part.strip()) for part in text.split(",") if part.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list, got {text!r}") from None
+        unknown = [value for value in values if allowed is not None and value not in allowed]
+        if unknown or not values:
+            raise argparse.ArgumentTypeError(f"choose from {', '.join(map(str, allowed or ()))}, got {text!r}")
+        return values
+    return parse
 
 
-def evaluate(results: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = sorted(results["rows"], key=lambda row: row["n"])
-    targets: list[dict[str, Any]] = []
-
-    def add(target: str, value: str, met: bool | None) -> None:
-        targets.append({"target": target, "value": value, "met": met})
-
-    for row in rows:
-        n, runs = row["n"], row["runs"]
-        for scenario in ("create", "destroy"):
-            if scenario in runs:
-                ratio = runs[scenario]["wall_s"] / row["client"][scenario]
-                add(f"{scenario} N={n} <= {MAX_RATIO_TO_CLIENT:g}x the 4-worker client",
-                    f"{ratio:.2f}x ({runs[scenario]['wall_s']} s vs {row['client'][scenario]} s)",
-                    ratio <= MAX_RATIO_TO_CLIENT)
-        if "update" in runs and "noop-preview" in runs:
-            ratio = runs["update"]["wall_s"] / runs["noop-preview"]["wall_s"]
-            add(f"update N={n} <= {MAX_UPDATE_TO_NOOP:g}x a no-op preview",
-                f"{ratio:.2f}x ({runs['update']['wall_s']} s vs {runs['noop-preview']['wall_s']} s)",
-                ratio <= MAX_UPDATE_TO_NOOP)
-        if "noop-preview" in runs:
-            per_user = runs["noop-preview"]["wall_s"] * 1000 / n
-            add(f"no-op preview N={n} <= half of {NOOP_MS_PER_USER_BEFORE} ms/user",
-                f"{per_user:.2f} ms/user", per_user <= NOOP_MS_PER_USER_BEFORE / 2)
-        # 0: the checkpoint is not a local file (s3://), so it is not measured here.
-        states = [run["state_bytes"] for name, run in runs.items() if name != "destroy" and run["state_bytes"]]
-        if states:
-            per_user_b = max(states) / n
-            add(f"state N={n} <= {MAX_STATE_BYTES_PER_USER} B/user", f"{per_user_b:.0f} B/user",
-                per_user_b <= MAX_STATE_BYTES_PER_USER)
-        memory = max((max(run["peak_rss_mb"].values(), default=0) for run in runs.values()), default=0)
-        add(f"memory N={n} (largest process, reported)", f"{memory} MB", None)
-    if len(rows) > 1:
-        small, large = rows[0], rows[-1]
-        for scenario in SCENARIOS:
-            if scenario in small["runs"] and scenario in large["runs"]:
-                growth = (large["runs"][scenario]["wall_s"] / large["n"]) / (small["runs"][scenario]["wall_s"] / small["n"])
-                add(f"{scenario} time per user N={small['n']}->{large['n']} <= {MAX_GROWTH:g}x",
-                    f"{growth:.2f}x", growth <= MAX_GROWTH)
-    return targets
-
-
-def markdown(results: dict[str, Any]) -> str:
-    meta = results["meta"]
-    lines = [f"# Scale run: {meta['backend']} backend, API latency {meta['latency_ms']:g} ms, default path "
-             "(checkpoints skipped, create journal)", "",
-             "| N | scenario | s | ms/user | × client | CPU s (cli/program/provider) | peak MB (cli/program/provider) | state B/user |",
-             "|---:|---|---:|---:|---:|---|---|---:|"]
-    for row in results["rows"]:
-        n = row["n"]
-        for name, baseline in row["client"].items():
-            lines.append(f"| {n} | client {name} (4 workers) | {baseline} | {baseline * 1000 / n:.2f} | 1.00 | | | |")
-        for name, run_ in row["runs"].items():
-            ratio = run_["wall_s"] / row["client"][name] if name in row["client"] else None
-            cpu = "/".join(str(run_["cpu_s"].get(role, 0)) for role in ("cli", "program", "provider"))
-            rss = "/".join(str(run_["peak_rss_mb"].get(role, 0)) for role in ("cli", "program", "provider"))
-            lines.append(f"| {n} | {name} | {run_['wall_s']} | {run_['wall_s'] * 1000 / n:.2f} | "
-                         f"{'-' if ratio is None else f'{ratio:.2f}'} | {cpu} | {rss} | {run_['state_bytes'] / n:.0f} |")
-    lines += ["", "| target | value | met |", "|---|---|---|"]
-    for target in results["targets"]:
-        met = {True: "yes", False: "**no**", None: "-"}[target["met"]]
-        lines.append(f"| {target['target']} | {target['value']} | {met} |")
-    return "\n".join(lines) + "\n"
+def build_parser() -> argparse.ArgumentParser:
+    """The options of ``python -m bench.scale``."""
+    parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=_list(int), default=list(DEFAULT_SIZES),
+                        help="comma-separated numbers of users (default: 1000,10000)")
+    parser.add_argument("--backends", type=_list(str, BACKENDS), default=list(BACKENDS),
+                        help="state backends: file, s3 (a local moto server) (default: both)")
+    parser.add_argument("--scenarios", type=_list(str, SCENARIOS), default=list(SCENARIOS),
+                        help=f"default: {','.join(SCENARIOS)}")
+    parser.add_argument("--latency-ms", type=float, default=DEFAULT_LATENCY_MS,
+                        help="latency the emulator adds to every API request (default: %(default)s)")
+    parser.add_argument("--update-share", type=float, default=0.01,
+                        help="share of users whose fullName the update changes (default: %(default)s)")
+    parser.add_argument("--peer-parallelism", type=_list(int), default=[4, 10],
+                        help="OpenTofu -parallelism values, when the peer is built (default: 4,10)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_RESULTS_DIR, help="results folder (default: bench/results)")
+    parser.add_argument("--work-dir", type=Path, default=None, help="where the temporary stacks go")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a target is not met")
+    parser.add_argument("--from-json", type=Path, default=None, metavar="FILE",
+                        help="run nothing: re-evaluate the targets of a scale.json and rewrite the reports")
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="1000,10000")
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
-    parser.add_argument("--backend", choices=("file", "s3"), default="file")
-    parser.add_argument("--latency-ms", type=float, default=DEFAULT_LATENCY_MS)
-    parser.add_argument("--update-share", type=float, default=0.01)
-    parser.add_argument("--ab", action="store_true", help="also time the no-op preview without sdk_speedups")
-    parser.add_argument("--out", type=Path, default=DEFAULT_RESULTS_DIR)
-    options = parser.parse_args(argv)
-    options.sizes = sorted({int(part) for part in options.sizes.split(",") if part.strip()})
-    options.scenarios = [part for part in SCENARIOS if part in options.scenarios.split(",")]
-    results = run(options)
-    options.out.mkdir(parents=True, exist_ok=True)
-    suffix = "" if options.backend == "file" else f"-{options.backend}"
-    (options.out / f"scale{suffix}.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
-    (options.out / f"scale{suffix}.md").write_text(markdown(results), encoding="utf-8")
-    print(markdown(results))
-    return 0
+    """Run the scale benchmark; exit 0 when it completed (``--check``: 1 when a target is not met)."""
+    options = build_parser().parse_args(argv)
+    options.sizes = sorted(set(options.sizes))
+    options.scenarios = [scenario for scenario in SCENARIOS if scenario in options.scenarios]
+    if options.from_json is not None:
+        results = json.loads(options.from_json.read_text(encoding="utf-8"))
+        results["targets"] = evaluate(results)
+    else:
+        results = run(options)
+    paths = write_scale_results(results, options.out)
+    unmet = [target for target in results["targets"] if target["met"] is False]
+    print(f"\n{len(results['targets']) - len(unmet)} of {len(results['targets'])} targets met "
+          f"({sum(1 for t in results['targets'] if t['met'] is None)} reported only); results:")
+    for path in paths:
+        print(f"  {path}")
+    for target in unmet:
+        print(f"  not met: {target['target']}: {target['value']}")
+    return 1 if options.check and unmet else 0
 
 
 if __name__ == "__main__":

@@ -96,6 +96,7 @@ class BenchStack:
         pace = {FLOOR_LATENCY_ENV: f"{latency_ms:g}"} if kind == PACED_FLOOR_STACK else {}
         self.env = isolated_env(root / "home", self.state, {**pace, **(env or {})})
         self._runs = 0
+        self.last_log: Path | None = None
         self.command("stack", "init", STACK_NAME)
         # The floor gets the same config (it ignores it): the same secret to
         # decrypt, and the project's language host needs a non-empty config.
@@ -125,15 +126,41 @@ class BenchStack:
         Output goes to a numbered log file under ``logs/``; a failure raises
         ``BenchRunError`` with the end of that log.
         """
+        command = ("pulumi", "--non-interactive", "--color", "never", *args)
+        result = self.run_command(command, label=args[0], env=env, sample=sample, timeout_s=timeout_s)
+        return RunResult(tuple(args), result.wall_s, result.usage)
+
+    def run_apply(self, *, env: Mapping[str, str] | None = None, timeout_s: float = RUN_TIMEOUT_S) -> RunResult:
+        """Run the apply path (``python -m review apply``: preview, guard, then
+        ``pulumi up``, checkpoint-free with the create journal), as ``make up``
+        and the apply workflow do, timed and sampled like ``run``."""
+        command = (str(REPO / ".venv" / "bin" / "python"), "-m", "review", "apply",
+                   "--stack", STACK_NAME, "--cwd", str(self.work))
+        # The repository's `review` package: the copy holds only the program's files.
+        return self.run_command(command, label="apply", env={"PYTHONPATH": str(REPO), **(env or {})},
+                                timeout_s=timeout_s)
+
+    def run_command(
+        self,
+        command: Sequence[str],
+        *,
+        label: str,
+        env: Mapping[str, str] | None = None,
+        sample: bool = True,
+        timeout_s: float = RUN_TIMEOUT_S,
+    ) -> RunResult:
+        """Run ``command`` in the project copy with the stack's environment
+        (plus ``env``); see ``run``."""
         self._runs += 1
-        log_path = self.logs / f"{self._runs:02d}-{args[0]}.log"
+        log_path = self.logs / f"{self._runs:02d}-{label}.log"
+        self.last_log = log_path
         full_env = dict(self.env, **(env or {}))
         _let_children_take_sigint()
-        command = ["pulumi", "--non-interactive", "--color", "never", *args]
         with log_path.open("w", encoding="utf-8") as log:
             started = time.perf_counter()
             process = subprocess.Popen(
-                command, cwd=self.work, env=full_env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+                list(command), cwd=self.work, env=full_env, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT,
             )
             sampler = TreeSampler(process.pid).start() if sample else None
             # A timer rather than wait(timeout=...), which polls every 50 ms and so blurs the wall time.
@@ -147,8 +174,8 @@ class BenchStack:
                 usage = sampler.stop() if sampler is not None else TreeUsage()
         if returncode != 0:
             tail = log_path.read_text(encoding="utf-8", errors="replace")[-OUTPUT_TAIL_CHARS:]
-            raise BenchRunError(f"pulumi {' '.join(args)} exited {returncode} in {self.work}\n{tail}")
-        return RunResult(tuple(args), wall_s, usage)
+            raise BenchRunError(f"{' '.join(command)} exited {returncode} in {self.work}\n{tail}")
+        return RunResult(tuple(command), wall_s, usage)
 
     def checkpoint_path(self) -> Path | None:
         """The stack's checkpoint file under the backend folder (``.pulumi/stacks/...``), if any."""

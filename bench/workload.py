@@ -39,7 +39,10 @@ def with_changed_names(users: list[BenchUser], share: float) -> list[BenchUser]:
 
 
 def manifest_yaml(users: list[BenchUser]) -> str:
-    """``users.yaml`` of the real project for ``users``."""
+    """``users.yaml`` of the real project for ``users`` (none: an empty list
+    with ``allowEmpty: true``, which deletes every user of the stack)."""
+    if not users:
+        return "version: 1\nallowEmpty: true\nusers: []\n"
     lines = ["version: 1", "users:"]
     for user in users:
         lines.append(f"  - username: {user.username}")
