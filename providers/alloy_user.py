@@ -369,7 +369,10 @@ def _refuse_if_engine_gone(method: str, path: str) -> None:
 def _outputs(
     user_id: str, username: Optional[str], full_name: Optional[str], adopted: bool, inputs: dict[str, Any]
 ) -> dict[str, Any]:
-    outs: dict[str, Any] = {"userId": user_id, "username": username, "adopted": adopted}
+    outs: dict[str, Any] = {"userId": user_id, "username": username}
+    # Recorded only when true: 16 bytes less per user in the checkpoint; readers treat absent as false.
+    if adopted:
+        outs["adopted"] = True
     if full_name is not None:
         outs["fullName"] = full_name
     for flag in REMOVAL_FLAGS:

@@ -1,15 +1,19 @@
-"""Bring a stack on a file state backend back to a runnable state after an
-interrupted run (``kill -9``, a cancelled job, a power cut).
+"""Bring a stack on a DIY state backend (``file://`` or ``s3://``) back to a
+runnable state after an interrupted run (``kill -9``, a cancelled job, a
+power cut).
 
 What an interrupted ``pulumi up`` can leave behind, and what is done about it
 (each step only when needed, and reported):
 
-1. A lock whose process is gone (same host, dead pid): removed with
-   ``pulumi cancel``. A lock held by a live process, or taken on another
-   host, is left alone: that run may still be going.
+1. A lock whose process is gone (same host, dead pid): removed (with
+   ``pulumi cancel`` when every lock of the stack is stale; otherwise the
+   stale ones alone, since ``cancel`` removes them all). A lock held by a
+   live process, or taken on another host, is left alone and recovery
+   stops with one line naming it: that run may still be going.
 2. A metadata sidecar (``*.attrs``) cut short by the kill: removed (the
    backend treats a missing sidecar as "no metadata"); temporary files of an
-   unfinished write: removed.
+   unfinished write: removed. (The ``s3://`` backend keeps metadata in the
+   object itself and writes neither; one found there is treated the same.)
 3. A checkpoint that is not valid JSON: replaced by its ``.bak`` copy, which
    the backend writes before each checkpoint.
 4. Pending operations (creates, updates or deletes whose outcome was not
@@ -24,12 +28,17 @@ What an interrupted ``pulumi up`` can leave behind, and what is done about it
 
 The files are repaired before any ``pulumi`` command runs, since a damaged
 checkpoint or sidecar makes every command fail ("failed to load checkpoint").
+They are reached through ``providers.guard.backend_storage`` (the same steps
+on a folder and on a bucket); the pending operations through the CLI.
 
 Usage: ``python -m scripts.recover [--stack NAME]`` with
-``PULUMI_BACKEND_URL=file://...`` (the stack defaults to the selected one;
-the API key comes from the stack config or ``ALLOY_API_KEY``), or
-``recover(...)`` from a job. Exit status 0 when the stack is runnable, 1 when
-it could not be repaired (one line says why).
+``PULUMI_BACKEND_URL=file://...`` or ``s3://BUCKET/PREFIX?...`` (AWS
+credentials as for the CLI; the stack defaults to the selected one; the API
+key comes from the stack config or ``ALLOY_API_KEY``), or ``recover(...)``
+from a job. Exit status 0 when the stack is runnable, 1 when it could not be
+repaired (one line says why), 2 when ``PULUMI_BACKEND_URL`` is unset or names
+a backend it does not repair (Pulumi Cloud, ``azblob://``, ``gs://``: one
+line says what to do instead).
 """
 
 from __future__ import annotations
@@ -41,15 +50,18 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Callable, Optional, Sequence
-from urllib.parse import urlsplit
+from typing import Callable, Optional, Sequence, Union
 
+from providers.guard.backend_storage import BackendStorage, FileStorage, StorageError, storage_for
+from providers.guard.backend_url import BackendUrlError, OtherBackend, parse_backend_url
 from providers.guard.state import USER_TYPE
 
 PulumiRunner = Callable[[Sequence[str]], subprocess.CompletedProcess]
 # username -> the userId Alloy has for it, or None.
 UserLookup = Callable[[str], Optional[str]]
 PROJECT = "alloy"
+META = ".pulumi"
+USAGE_EXIT = 2
 
 
 class RecoveryError(Exception):
@@ -57,39 +69,64 @@ class RecoveryError(Exception):
 
 
 def recover(
-    backend_dir: Path, project: str, stack: str, run: PulumiRunner, lookup: Optional[UserLookup] = None
+    backend: Union[Path, BackendStorage], project: str, stack: str, run: PulumiRunner,
+    lookup: Optional[UserLookup] = None,
 ) -> list[str]:
-    """Repair ``project/stack`` on the file backend at ``backend_dir``; return
-    what was done (empty when nothing was needed). ``run(args)`` runs
+    """Repair ``project/stack`` on a DIY backend: a folder (the root of a
+    ``file://`` backend) or a ``BackendStorage`` (``file://`` or ``s3://``);
+    return what was done (empty when nothing was needed). ``run(args)`` runs
     ``pulumi args`` for that stack and returns the completed process;
     ``lookup`` finds a pending create's user in Alloy (without it, pending
     creates are cleared and a landed one is adopted by the next ``up``).
-    Raise ``RecoveryError`` when the stack cannot be repaired."""
-    meta = backend_dir / ".pulumi"
+    Raise ``RecoveryError`` when the stack cannot be repaired, or while a
+    run that may still be going holds its lock."""
+    storage = FileStorage(backend) if isinstance(backend, Path) else backend
     done: list[str] = []
-    done += _remove_broken_files(meta)
-    done += _restore_checkpoint(meta / "stacks" / project, stack)
-    done += _remove_stale_locks(meta / "locks", project, stack, run)
+    try:
+        done += _remove_broken_files(storage)
+        done += _restore_checkpoint(storage, project, stack)
+        done += _remove_stale_locks(storage, project, stack, run)
+    except StorageError as problem:
+        raise RecoveryError(str(problem)) from None
     done += _resolve_pending_operations(run, lookup)
     return done
 
 
-def _remove_stale_locks(locks: Path, project: str, stack: str, run: PulumiRunner) -> list[str]:
-    stale = []
-    for lock in locks.glob(f"*/{project}/{stack}/*.json"):
-        try:
-            owner = json.loads(lock.read_text())
-        except (OSError, ValueError):
-            stale.append(lock)
+def _remove_stale_locks(storage: BackendStorage, project: str, stack: str, run: PulumiRunner) -> list[str]:
+    stale: list[str] = []
+    held: list[str] = []
+    for key in storage.list(f"{META}/locks/"):
+        # .pulumi/locks/<organization>/<project>/<stack>/<uuid>.json
+        parts = key.split("/")
+        if len(parts) != 6 or parts[3:5] != [project, stack] or not key.endswith(".json"):
             continue
-        if owner.get("hostname") == socket.gethostname() and not _alive(int(owner.get("pid", 0))):
-            stale.append(lock)
+        try:
+            owner = json.loads(storage.read(key) or b"")
+            host, pid = owner.get("hostname"), int(owner.get("pid", 0))
+        except (ValueError, TypeError, AttributeError):
+            stale.append(key)
+            continue
+        if host == socket.gethostname() and not _alive(pid):
+            stale.append(key)
+        else:
+            where = "a live process on this host" if host == socket.gethostname() else "another host"
+            held.append(f"{owner.get('username')}@{host} (pid {pid}, {where}, since {owner.get('timestamp')})")
+    if held:
+        # `pulumi cancel` would remove every lock, the live one too.
+        for key in stale:
+            for name in (key, key + ".attrs"):
+                storage.delete(name)
+        removed = f"removed {len(stale)} stale lock(s); " if stale else ""
+        raise RecoveryError(
+            f"{removed}left the lock of {', '.join(held)}: that run may still be going; "
+            "wait for it to end, or once it is gone for sure run `pulumi cancel --yes` and recover again"
+        )
     if not stale:
         return []
     run(["cancel", "--yes"])
-    for lock in stale:  # `cancel` removes valid locks; unreadable ones go here.
-        for path in (lock, lock.with_name(lock.name + ".attrs")):
-            path.unlink(missing_ok=True)
+    for key in stale:  # `cancel` removes valid locks; unreadable ones go here.
+        for name in (key, key + ".attrs"):
+            storage.delete(name)
     return [f"removed {len(stale)} lock(s) left by a run that no longer exists"]
 
 
@@ -117,27 +154,27 @@ def is_zombie(pid: int) -> bool:
     return stat[stat.rfind(")") + 2 : stat.rfind(")") + 3] == "Z"
 
 
-def _remove_broken_files(meta: Path) -> list[str]:
+def _remove_broken_files(storage: BackendStorage) -> list[str]:
     removed = 0
-    for path in list(meta.rglob("*.tmp")):
-        path.unlink(missing_ok=True)
-        removed += 1
-    for sidecar in meta.rglob("*.attrs"):
-        if not _is_json(sidecar):
-            sidecar.unlink(missing_ok=True)
+    for key in storage.list(f"{META}/"):
+        if key.endswith(".tmp") or (key.endswith(".attrs") and not _is_json(storage.read(key))):
+            storage.delete(key)
             removed += 1
     return [f"removed {removed} partly written backend file(s)"] if removed else []
 
 
-def _restore_checkpoint(stacks: Path, stack: str) -> list[str]:
-    checkpoint = stacks / f"{stack}.json"
-    backup = stacks / f"{stack}.json.bak"
-    if not checkpoint.exists() or _is_json(checkpoint):
+def _restore_checkpoint(storage: BackendStorage, project: str, stack: str) -> list[str]:
+    checkpoint = f"{META}/stacks/{project}/{stack}.json"
+    data = storage.read(checkpoint)
+    if data is None or _is_json(data):
         return []
-    if not _is_json(backup):
-        raise RecoveryError(f"{checkpoint} is damaged and has no usable backup; restore it from the backend's history")
-    checkpoint.write_bytes(backup.read_bytes())
-    checkpoint.with_name(checkpoint.name + ".attrs").unlink(missing_ok=True)
+    backup = storage.read(checkpoint + ".bak")
+    if backup is None or not _is_json(backup):
+        raise RecoveryError(
+            f"{storage.describe(checkpoint)} is damaged and has no usable backup; restore it from the backend's history"
+        )
+    storage.write(checkpoint, backup)
+    storage.delete(checkpoint + ".attrs")
     return [f"restored the checkpoint of stack {stack!r} from its backup"]
 
 
@@ -201,11 +238,13 @@ def _last_line(text: str) -> str:
     return errors[0] if errors else lines[-1] if lines else "(no output)"
 
 
-def _is_json(path: Path) -> bool:
+def _is_json(data: Optional[bytes]) -> bool:
+    if data is None:
+        return False
     try:
-        json.loads(path.read_bytes())
+        json.loads(data)
         return True
-    except (OSError, ValueError):
+    except ValueError:
         return False
 
 
@@ -261,22 +300,31 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.recover", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", help="the stack (default: $PULUMI_STACK, else the selected one)")
     args = parser.parse_args(argv)
-    backend = os.environ.get("PULUMI_BACKEND_URL", "")
-    if not backend.startswith("file://"):
-        print("recover: set PULUMI_BACKEND_URL=file://<folder> (only file backends are repaired)", file=sys.stderr)
-        return 1
-    backend_dir = Path(urlsplit(backend).path)
+    url = os.environ.get("PULUMI_BACKEND_URL", "").strip()
+    try:
+        backend = parse_backend_url(url)
+    except BackendUrlError as problem:
+        print(f"recover: {problem}", file=sys.stderr)
+        return USAGE_EXIT
+    storage = storage_for(backend)
+    if storage is None:
+        assert isinstance(backend, OtherBackend)
+        print(f"recover: {unsupported_backend(backend)}", file=sys.stderr)
+        return USAGE_EXIT
     try:
         # Damaged files first: until they are repaired, no pulumi command works.
-        done = _remove_broken_files(backend_dir / ".pulumi")
-        stack = args.stack or os.environ.get("PULUMI_STACK") or _selected_stack(backend_dir)
+        try:
+            done = _remove_broken_files(storage)
+        except StorageError as problem:
+            raise RecoveryError(str(problem)) from None
+        stack = args.stack or os.environ.get("PULUMI_STACK") or _selected_stack(storage)
 
         def run(cli_args: Sequence[str]) -> subprocess.CompletedProcess:
             return subprocess.run(
                 ["pulumi", "--non-interactive", *cli_args, "--stack", stack], capture_output=True, text=True
             )
 
-        done += recover(backend_dir, PROJECT, stack, run, stack_lookup(run))
+        done += recover(storage, PROJECT, stack, run, stack_lookup(run))
     except RecoveryError as problem:
         print(f"recover: {problem}", file=sys.stderr)
         return 1
@@ -285,13 +333,36 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     return 0
 
 
-def _selected_stack(backend_dir: Path) -> str:
+def unsupported_backend(backend: OtherBackend) -> str:
+    """One line: why ``backend`` is not repaired here and what to do instead."""
+    by_hand = "`pulumi stack export`, remove pending_operations, `pulumi stack import`"
+    if not backend.scheme:
+        return "set PULUMI_BACKEND_URL to the stack's backend: file://<folder> or s3://<bucket>/<prefix>?..."
+    if backend.is_cloud:
+        return (
+            f"{backend.url} is Pulumi Cloud, whose state recover cannot reach: run `pulumi cancel` if no run is "
+            f"still going, then {by_hand} (README: When a run is interrupted)"
+        )
+    return (
+        f"{backend.scheme}:// backends are not repaired (only file:// and s3://): run `pulumi cancel` if no run "
+        f"is still going, then {by_hand} (README: When a run is interrupted)"
+    )
+
+
+def _selected_stack(storage: BackendStorage) -> str:
     """The selected stack, asked of the CLI once the files are sound; a
     checkpoint that is still damaged is restored first when there is one stack."""
     shown = subprocess.run(["pulumi", "stack", "--show-name"], capture_output=True, text=True)
     if shown.returncode == 0 and shown.stdout.strip():
         return shown.stdout.strip()
-    stacks = sorted(path.name[: -len(".json")] for path in (backend_dir / ".pulumi" / "stacks" / PROJECT).glob("*.json"))
+    folder = f"{META}/stacks/{PROJECT}/"
+    try:
+        keys = storage.list(folder)
+    except StorageError as problem:
+        raise RecoveryError(str(problem)) from None
+    stacks = sorted(
+        key[len(folder) : -len(".json")] for key in keys if key.endswith(".json") and "/" not in key[len(folder) :]
+    )
     if len(stacks) == 1:
         return stacks[0]
     raise RecoveryError(

@@ -1,7 +1,7 @@
 """Shared fixtures of the test suite."""
 
-# The emulator fixtures (emulator_server, emulator, emulator_factory).
-pytest_plugins = ["tests.support.emulator_fixtures"]
+# The emulator fixtures (emulator_server, emulator, emulator_factory) and the S3 backend ones (moto_s3, s3_backend, s3_project).
+pytest_plugins = ["tests.support.emulator_fixtures", "tests.support.moto_fixtures"]
 
 from collections.abc import Callable, Iterator
 from pathlib import Path

@@ -42,7 +42,9 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Optional, Protocol
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
+
+from providers.guard.backend_url import BackendUrlError, FileBackend, S3Backend, parse_backend_url
 
 JOURNAL_ENV = "ALLOY_CREATE_JOURNAL"
 JOURNAL_DIR = ".pulumi/alloy-users/create-journal"
@@ -160,21 +162,20 @@ class S3Journal:
 def store_for(backend_url: str, project: str, stack: str) -> Optional[JournalStore]:
     """The journal of ``project/stack`` on that backend; None when the backend
     is not a DIY backend that this module writes to (Pulumi Cloud journals
-    by itself; azblob://, gs://: checkpoints stay on)."""
-    parts = urlsplit(backend_url)
+    by itself; azblob://, gs://: checkpoints stay on). The URL is read by
+    ``backend_url.parse_backend_url``; an ``s3://`` URL without a region
+    uses ``AWS_REGION``."""
+    try:
+        backend = parse_backend_url(backend_url)
+    except BackendUrlError:
+        return None
     key = journal_key(project, stack)
-    if parts.scheme == "file":
-        return FileJournal(Path(parts.netloc + parts.path).expanduser() / key)
-    if parts.scheme == "s3" and parts.netloc:
-        query = {name: values[-1] for name, values in parse_qs(parts.query).items()}
-        endpoint = query.get("endpoint")
-        if endpoint and "://" not in endpoint:
-            endpoint = ("http://" if query.get("disableSSL", "").lower() == "true" else "https://") + endpoint
-        prefix = parts.path.strip("/")
+    if isinstance(backend, FileBackend):
+        return FileJournal(backend.root / key)
+    if isinstance(backend, S3Backend):
         return S3Journal(
-            bucket=parts.netloc, key=f"{prefix}/{key}" if prefix else key, endpoint=endpoint,
-            region=query.get("region") or os.environ.get("AWS_REGION"),
-            path_style=query.get("s3ForcePathStyle", query.get("use_path_style", "")).lower() == "true",
+            bucket=backend.bucket, key=backend.key(key), endpoint=backend.endpoint,
+            region=backend.region or os.environ.get("AWS_REGION"), path_style=backend.path_style,
         )
     return None
 
