@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 PY := .venv/bin/python
 
-.PHONY: help setup up test test-long test-live bench bench-engine clean plan actionlint
+.PHONY: help setup up test test-long test-live bench bench-engine bench-peer clean plan actionlint
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -31,10 +31,14 @@ test-live: setup ## Live acceptance tests against real Alloy: ALLOY_LIVE_API_KEY
 	@$(PY) -m pytest -m live tests/live -p no:cacheprovider
 
 bench: setup ## The default path at N=1,000 and 10,000 on file and S3 (moto) backends vs the client and OpenTofu; bench/results/scale.md
+	@scripts/build_peer.sh || echo "make bench: the OpenTofu peer could not be built; it is reported as not measured" >&2
 	@$(PY) -m bench.scale $(BENCH_ARGS)
 
 bench-engine: setup ## What the engine and the provider cost: engine floor, checkpoint settings (N=100, 1,000); bench/results/bench.md
 	@$(PY) -m bench $(ENGINE_ARGS)
+
+bench-peer: ## Build the scale bench's peer: OpenTofu and a plain Go provider, into .tools/peer/bin (needs Go)
+	@scripts/build_peer.sh
 
 clean: ## Remove the local stack, its state and the emulator's database
 	rm -rf .state Pulumi.local.yaml
