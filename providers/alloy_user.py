@@ -217,9 +217,26 @@ class AlloyUserProvider(ResourceProvider):
                 raise AlloyProtocolError(
                     "PUT", f"/users/{id_}", 200, f"the response names another user ({record.user_id})"
                 )
-            if renaming and record.username is not None and record.username != username:
-                raise _rename_refused(id_, old_username, username, 200, f"answered with username {record.username!r}")
+            if renaming:
+                self._confirm_rename(id_, old_username, username, record.username)
         return UpdateResult(_outputs(id_, username, full_name, bool(olds.get("adopted", False)), news))
+
+    def _confirm_rename(self, id_: str, old_username: Any, username: str, answered: Optional[str]) -> None:
+        """Raise unless Alloy now holds ``username`` for ``id_``: the PUT's own
+        answer when it states a username, else ``GET /users/{userId}`` (an
+        empty 2xx, or one without ``username``, proves nothing)."""
+        if answered is None:
+            current = self._api().get_user(id_)
+            if current is None:
+                raise AlloyNotFoundError(
+                    "GET", f"/users/{id_}", 404,
+                    f"user {old_username!r} ({id_}) was deleted outside Pulumi during its rename",
+                )
+            answered, how = current.username, "accepted the rename, but GET /users/{userId} shows username"
+        else:
+            how = "answered with username"
+        if answered != username:
+            raise _rename_refused(id_, old_username, username, 200, f"{how} {answered!r}")
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """``DELETE /users/{userId}``; a user that is already gone counts as deleted.

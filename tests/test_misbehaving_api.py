@@ -17,7 +17,7 @@ import pytest
 from pulumi.dynamic import ConfigureRequest
 from pulumi.dynamic.config import Config
 
-from providers.alloy_user import AlloyUserProvider
+from providers.alloy_user import AlloyRenameRefusedError, AlloyUserProvider
 from providers.alloy.client import AlloyClient, ClientSettings
 from providers.alloy.errors import AlloyProtocolError, AlloyServerError
 from tests.support.scripted_api import ScriptedApi, answer, cut_off, json_answer, rewritten
@@ -356,8 +356,39 @@ def test_delete_answered_204_without_a_body_is_a_success(api, client, emulator):
 def test_update_answered_without_a_body_returns_the_change_as_sent(api, client, emulator):
     user_id = emulator.admin.seed_user("ada@example.com", "Ada")
     api.script("PUT /users/{ref}", answer(200, b"", forward=True))
-    record = client.update_user(user_id, full_name="Ada King")
+    record = client.update_user(user_id, username="ada.king@example.com", full_name="Ada King")
     assert (record.user_id, record.full_name) == (user_id, "Ada King")
+    # An empty answer does not say that the rename took.
+    assert record.username is None
+
+
+RENAME_OLDS = {"username": "ada@example.com", "fullName": "Ada"}
+RENAME_NEWS = {"username": "ada.king@example.com", "fullName": "Ada"}
+
+
+@pytest.mark.parametrize("reply", [
+    answer(200, b""),
+    answer(204, b""),
+    json_answer(200, {"userId": "{id}"}),
+], ids=["200-empty", "204-empty", "200-without-username"])
+def test_a_rename_answered_without_its_username_is_checked_and_an_ignored_one_fails(api, provider, emulator, reply):
+    ada = emulator.admin.seed_user("ada@example.com", "Ada")
+    if reply.body and b"{id}" in reply.body:
+        reply = json_answer(200, {"userId": ada})
+    # The API answers success but changes nothing (not forwarded).
+    api.script("PUT /users/{ref}", reply)
+    with pytest.raises(AlloyRenameRefusedError, match="GET /users/\\{userId\\} shows username 'ada@example.com'"):
+        provider.update(ada, {**RENAME_OLDS, "userId": ada}, RENAME_NEWS)
+    assert api.lines()[-1] == f"GET /users/{ada}"
+    assert emulator.users()[0]["username"] == "ada@example.com"
+
+
+def test_a_rename_answered_empty_that_took_is_confirmed_by_a_get(api, provider, emulator):
+    ada = emulator.admin.seed_user("ada@example.com", "Ada")
+    api.script("PUT /users/{ref}", answer(200, b"", forward=True))
+    result = provider.update(ada, {**RENAME_OLDS, "userId": ada}, RENAME_NEWS)
+    assert result.outs["username"] == "ada.king@example.com"
+    assert api.lines()[-2:] == [f"PUT /users/{ada}", f"GET /users/{ada}"]
 
 
 @pytest.mark.parametrize("envelope", ["data", "user"])

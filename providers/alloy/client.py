@@ -501,7 +501,8 @@ class AlloyClient:
         self, user_id: str, *, username: str | None = None, full_name: str | None = None
     ) -> AlloyUserRecord:
         """``PUT /users/{userId}`` with the given fields; returns the updated user
-        as the response states it (its ``username`` shows whether a rename took)."""
+        as the response states it (its ``username`` shows whether a rename took;
+        None when the response does not state it, which proves nothing)."""
         body: dict[str, Any] = {}
         if username is not None:
             body["username"] = username
@@ -509,8 +510,8 @@ class AlloyClient:
             body["fullName"] = full_name
         path = f"/users/{quote(user_id, safe='')}"
         data = self._call("PUT", path, body)
-        if data is None:  # a 2xx without a body: the change as sent
-            return AlloyUserRecord(user_id=user_id, username=username, full_name=full_name)
+        if data is None:  # a 2xx without a body: the fullName as sent; a rename is not confirmed
+            return AlloyUserRecord(user_id=user_id, username=None, full_name=full_name)
         return _record(data, "PUT", path, fallback_id=user_id)
 
     def delete_user(self, user_id: str) -> bool:
