@@ -22,6 +22,7 @@ from providers.guard.rule import (
     evaluate,
     parse_count,
 )
+from review.acknowledge import visible_lines
 from review.defaults import ACK_TRAILER
 
 __all__ = [
@@ -41,13 +42,14 @@ __all__ = [
 ]
 
 PR_DESCRIPTION = "the pull request description"
-_TRAILER = re.compile(rf"^[ \t]*{re.escape(ACK_TRAILER)}[ \t]*:(.*)$", re.IGNORECASE | re.MULTILINE)
+_TRAILER = re.compile(rf"^[ \t]*{re.escape(ACK_TRAILER)}[ \t]*:(.*)$", re.IGNORECASE)
 
 
 def acknowledgement_in_text(text: str) -> Optional[int]:
-    """The count of the ``Alloy-Allow-Deletes: N`` line(s) of a pull request
-    text; None without one. Lines that disagree are refused."""
-    values = [match.group(1) for match in _TRAILER.finditer(text.replace("\r\n", "\n"))]
+    """The count of the visible ``Alloy-Allow-Deletes: N`` line(s) of a pull
+    request text (``visible_lines``: none inside an HTML comment, a code
+    block or a quote); None without one. Lines that disagree are refused."""
+    values = [match.group(1) for line in visible_lines(text) for match in [_TRAILER.match(line)] if match]
     counts = {parse_count(value, f"'{ACK_TRAILER}:' in {PR_DESCRIPTION}") for value in values}
     if len(counts) > 1:
         raise GuardInputError(

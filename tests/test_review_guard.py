@@ -78,6 +78,10 @@ def test_anything_but_a_plain_count_is_refused(text):
         pytest.param("Alloy-Allow-Deletes: 4\nAlloy-Allow-Deletes: 4\n", 4, id="repeated"),
         pytest.param("Nothing to acknowledge.\n", None, id="absent"),
         pytest.param("I set Alloy-Allow-Deletes: 9 below\n", None, id="mid-sentence"),
+        pytest.param("Leavers.\n<!--\nAlloy-Allow-Deletes: 9\n-->\n", None, id="in-an-html-comment"),
+        pytest.param("Leavers.\n\n```\nAlloy-Allow-Deletes: 9\n```\n", None, id="in-a-code-fence"),
+        pytest.param("Leavers.\n\n> Alloy-Allow-Deletes: 9\n", None, id="in-a-quote"),
+        pytest.param("<!-- Alloy-Allow-Deletes: 9 -->\nAlloy-Allow-Deletes: 2\n", 2, id="visible-beside-hidden"),
     ],
 )
 def test_acknowledgement_in_a_pull_request_description(body, count):
