@@ -15,10 +15,10 @@ from typing import Mapping, Optional
 
 from providers.alloy.client import AlloyClient
 from providers.alloy.errors import AlloyError
-from providers.alloy.settings import API_KEY_ENV, read_settings
+from providers.alloy.settings import API_KEY, API_KEY_ENV, read_settings
 from review.plan import Action, ExistingUser, Plan
 
-API_KEY_CONFIG = "alloy:apiKey"
+API_KEY_CONFIG = API_KEY.key
 
 NOT_NEEDED = "not-needed"
 NO_KEY = "no-key"

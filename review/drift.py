@@ -48,7 +48,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 from providers.alloy.client import AlloyClient, AlloyUserRecord
 from providers.alloy.errors import AlloyConfigError, AlloyError
-from providers.alloy.settings import API_KEY_ENV, read_settings
+from providers.alloy.settings import API_KEY, API_KEY_ENV, MANIFEST, read_settings
 from providers.manifest import ManifestError, load_manifest
 from providers.manifest.identity import username_key
 from providers.pulumi_cli import PulumiCliError, pulumi_json
@@ -57,9 +57,7 @@ from review.markdown import code, table
 NAME = "drift"
 USER_TYPE = "pulumi-python:dynamic/alloy:User"
 DRIFT_MARKER = "<!-- alloy-users-drift -->"
-API_KEY_CONFIG = "alloy:apiKey"
-MANIFEST_CONFIG = "alloy:manifest"
-DEFAULT_MANIFEST = "users.yaml"
+API_KEY_CONFIG, MANIFEST_CONFIG, DEFAULT_MANIFEST = API_KEY.key, MANIFEST.key, MANIFEST.default
 PULUMI_TIMEOUT_S = 600.0
 COLLAPSE_ABOVE_ROWS = 10
 # The workflow appends the report to the job summary (1 MiB at most) and cuts

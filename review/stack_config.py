@@ -20,10 +20,11 @@ from typing import Any, Optional, Sequence
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from providers.alloy.settings import MANIFEST
+
 PROGRAM = "python -m review.stack_config"
 PROJECT_FILE = "Pulumi.yaml"
-MANIFEST_KEY = "manifest"
-DEFAULT_MANIFEST = "users.yaml"
+MANIFEST_KEY, DEFAULT_MANIFEST = MANIFEST.name, MANIFEST.default
 
 
 class StackConfigError(ValueError):

@@ -20,7 +20,7 @@ from providers.manifest import (
     parse_manifest,
 )
 from providers.manifest.problems import MAX_SHOWN_PROBLEMS
-from tests.support.cli import manifest_cli
+from tests.support.cli import run_manifest_cli as run_cli
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = REPO_ROOT / "users.yaml"
@@ -605,10 +605,6 @@ def test_mutated_manifest_is_a_manifest_or_readable_problems(text: str) -> None:
 
 
 # -- python -m providers.manifest check ------------------------------------------
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return manifest_cli(*args, cwd=REPO_ROOT, timeout=60)
 
 
 def test_check_defaults_to_users_yaml() -> None:

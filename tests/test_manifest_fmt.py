@@ -3,7 +3,6 @@ the ``fmt`` / ``fmt --check`` commands."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,7 @@ from hypothesis import strategies as st
 
 from providers.manifest import Manifest, ManifestError, parse_manifest
 from providers.manifest.fmt import MODELINE, format_manifest, schema_modeline
-from tests.support.cli import manifest_cli
+from tests.support.cli import run_manifest_cli as run_cli
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = REPO_ROOT / "users.yaml"
@@ -227,10 +226,6 @@ def test_fmt_of_any_valid_manifest_is_canonical_and_faithful(text: str) -> None:
 
 
 # -- python -m providers.manifest fmt ------------------------------------------------
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return manifest_cli(*args, cwd=REPO_ROOT, timeout=60)
 
 
 @pytest.mark.parametrize("schema_beside", [True, False], ids=["schema-beside", "no-schema-beside"])

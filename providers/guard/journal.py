@@ -248,7 +248,6 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 SKIP_CHECKPOINTS_ENV = "PULUMI_SKIP_CHECKPOINTS"
 USER_TYPE = "pulumi-python:dynamic/alloy:User"
-API_KEY_CONFIG = "alloy:apiKey"
 
 
 @dataclass

@@ -56,7 +56,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from providers.alloy.client import DEFAULT_BASE_URL, AlloyClient, AlloyUserRecord, ClientSettings
 from providers.alloy.errors import AlloyConfigError, AlloyError
-from providers.alloy.settings import API_KEY_ENV, read_settings
+from providers.alloy.settings import API_KEY, API_KEY_ENV, BASE_URL, MANIFEST, read_settings
 from providers.manifest.fmt import FormatError, format_manifest, schema_modeline
 from providers.manifest.loader import DEFAULT_MANIFEST_PATH, Manifest, ManifestError, parse_manifest, read_manifest_text
 from providers.manifest.identity import username_key
@@ -67,9 +67,7 @@ EXIT_PROBLEM = 1
 EXIT_USAGE = 2
 
 PULUMI_TIMEOUT_S = 120.0
-API_KEY_CONFIG = "alloy:apiKey"
-BASE_URL_CONFIG = "alloy:baseUrl"
-MANIFEST_CONFIG = "alloy:manifest"
+API_KEY_CONFIG, BASE_URL_CONFIG, MANIFEST_CONFIG = API_KEY.key, BASE_URL.key, MANIFEST.key
 NEW_FILE_HEADER = "version: 1\nusers:\n"
 # Rounds of "validate, drop what the validator refuses": each round drops at
 # least one entry, and a refusal that outlives this many is a bug to report.

@@ -18,3 +18,8 @@ def manifest_cli(
         [sys.executable, "-m", "providers.manifest", *args],
         cwd=cwd, env=None if env is None else dict(env), capture_output=True, text=True, timeout=timeout,
     )
+
+
+def run_manifest_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """``manifest_cli`` in the repository with a one-minute limit (the manifest tests' runner)."""
+    return manifest_cli(*args, cwd=REPO, timeout=60)
