@@ -194,3 +194,29 @@ def test_terminal_verdict_of_a_failed_preview():
 def test_marker_is_per_stack():
     assert marker("prod") != marker("staging")
     assert render_markdown(replace(review_of("nochange"))).startswith(marker("test") + "\n")
+
+
+USER_TYPE = "pulumi-python:dynamic/alloy:User"
+
+
+def removal(name: str, **outputs: object) -> dict[str, object]:
+    """The preview step of a user removed from the manifest."""
+    urn = f"urn:pulumi:prod::alloy::{USER_TYPE}::{name}"
+    old = {"urn": urn, "type": USER_TYPE, "id": f"id-{name}",
+           "outputs": {"username": name, "userId": f"id-{name}", **outputs}}
+    return {"op": "delete", "urn": urn, "oldState": old}
+
+
+@pytest.mark.parametrize(("outputs", "delete_adopted", "label", "deletions"), [
+    ({"adopted": True}, False, "forget (adopted)", 0),
+    ({"adopted": True, "deleteAdopted": True}, False, "delete", 1),
+    ({"adopted": True}, True, "delete", 1),
+    ({}, False, "delete", 1),
+], ids=["adopted-is-forgotten", "entry-says-delete-adopted", "stack-says-delete-adopted", "ours-is-deleted"])
+def test_a_removed_adopted_user_is_shown_as_forgotten_and_not_counted(outputs, delete_adopted, label, deletions):
+    config = {"alloy:deleteAdopted": "true"} if delete_adopted else {}
+    plan = parse_preview({"steps": [removal("ada@example.com", **outputs)], "config": config})
+    assert len(plan.deletions) == deletions
+    (row,) = table_of(plan)
+    assert row[0] == f"- {label}"
+    assert row[1] == "ada@example.com"
