@@ -21,13 +21,15 @@ def by_username(emulator) -> dict[str, dict]:
 # -- the deletion guard -----------------------------------------------------------
 
 
-def test_bare_up_over_the_limit_makes_no_call_and_leaves_state_alone(project, emulator):
+@pytest.mark.parametrize("typed", [("up", "--yes"), ("up", "--yes", "--skip-preview")],
+                         ids=["up-yes-as-typed", "up-skip-preview"])
+def test_bare_up_over_the_limit_makes_no_call_and_leaves_state_alone(project, emulator, typed):
     stack = project(SEVEN, config={"alloy:maxDeletes": "0"})
     stack.up()
     before = stack.resources("")
     stack.write_manifest(TWO_OF_SEVEN)
     emulator.reset_log()
-    result = stack.up(check=False)
+    result = stack.run(*typed, check=False)
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert "deletion guard: blocked, nothing changed" in output
@@ -202,3 +204,30 @@ def test_state_records_the_removal_flags(project, emulator):
     assert [r["outputs"]["stackUsers"] for r in guard] == [2]
     counts = {key: value for key, value in guard[0]["outputs"].items() if key != "__provider"}
     assert counts == {"approvedDeletes": 0, "destroyableUsers": 1, "stackUsers": 2}
+
+
+# -- look-alike usernames through the real CLI --------------------------------------
+
+LOOK_ALIKES = [
+    pytest.param('  - username: "ada\\u200b@example.com"\n', "users.yaml:3:15: users[0].username: contains U+200B",
+                 id="zero-width-space"),
+    pytest.param('  - username: "\\u202eada@example.com"\n', "users.yaml:3:15: users[0].username: contains U+202E",
+                 id="bidi-override"),
+    pytest.param('  - username: ada@example.com\n  - username: "\\uff41da@example.com"\n',
+                 "users.yaml:4:15: users[1].username:", id="fullwidth-duplicate"),
+    pytest.param('  - username: "caf\\u00e9@example.com"\n  - username: "cafe\\u0301@example.com"\n',
+                 "users.yaml:4:15: users[1].username:", id="decomposed-duplicate"),
+]
+
+
+@pytest.mark.parametrize(("entries", "message"), LOOK_ALIKES)
+def test_a_look_alike_manifest_is_refused_before_any_call(project, emulator, entries, message):
+    stack = project("version: 1\nusers:\n" + entries)
+    emulator.reset_log()
+    result = stack.run("up", "--yes", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert message in output
+    assert "Traceback" not in output
+    assert emulator.request_count() == 0
+    assert emulator.users() == []
