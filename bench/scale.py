@@ -62,7 +62,6 @@ BACKENDS = ("file", "s3")
 DEFAULT_SIZES = (1000, 10000)
 # Alloy documents at most 50 users a page of GET /users.
 LIST_PAGE_SIZE = 50
-SEED_WORKERS = 8
 MB = 1024 * 1024
 # What apply prints when it takes the checkpoint-free path (review/cli.py).
 JOURNALED_LINE = "apply: checkpoints skipped"
@@ -86,12 +85,6 @@ def reset(emulator: EmulatorProcess, latency_ms: float) -> None:
     """No users, log or counters; every public request delayed; GET /users paged at 50."""
     emulator.admin.reset()
     emulator.admin.set_faults(latency_ms=latency_ms, page_size=LIST_PAGE_SIZE)
-
-
-def seed(emulator: EmulatorProcess, users: list[BenchUser]) -> None:
-    """Create ``users`` in the account directly (the admin API: no latency, not counted)."""
-    with ThreadPoolExecutor(SEED_WORKERS) as pool:
-        list(pool.map(lambda user: emulator.admin.seed_user(user.username, user.full_name), users))
 
 
 class ScaleRun:
@@ -143,7 +136,7 @@ class ScaleRun:
                 stack.cleanup()
         if ADOPT in scenarios:
             reset(self.emulator, self.options.latency_ms)
-            seed(self.emulator, users)
+            tools.seed_users(self.emulator, users)
             stack = self.stack(n, backend, "adopt")
             try:
                 stack.write_users(users)

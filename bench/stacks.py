@@ -155,26 +155,8 @@ class BenchStack:
         log_path = self.logs / f"{self._runs:02d}-{label}.log"
         self.last_log = log_path
         full_env = dict(self.env, **(env or {}))
-        _let_children_take_sigint()
-        with log_path.open("w", encoding="utf-8") as log:
-            started = time.perf_counter()
-            process = subprocess.Popen(
-                list(command), cwd=self.work, env=full_env, stdin=subprocess.DEVNULL, stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            sampler = TreeSampler(process.pid).start() if sample else None
-            # A timer rather than wait(timeout=...), which polls every 50 ms and so blurs the wall time.
-            watchdog = threading.Timer(timeout_s, process.kill)
-            watchdog.start()
-            try:
-                returncode = process.wait()
-            finally:
-                wall_s = time.perf_counter() - started
-                watchdog.cancel()
-                usage = sampler.stop() if sampler is not None else TreeUsage()
-        if returncode != 0:
-            tail = log_path.read_text(encoding="utf-8", errors="replace")[-OUTPUT_TAIL_CHARS:]
-            raise BenchRunError(f"{' '.join(command)} exited {returncode} in {self.work}\n{tail}")
+        wall_s, usage = run_logged(command, cwd=self.work, env=full_env, log_path=log_path, sample=sample,
+                                   timeout_s=timeout_s)
         return RunResult(tuple(command), wall_s, usage)
 
     def checkpoint_path(self) -> Path | None:
@@ -196,6 +178,40 @@ class BenchStack:
     def cleanup(self) -> None:
         """Remove the copy and its state."""
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def run_logged(
+    command: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    log_path: Path,
+    sample: bool = False,
+    timeout_s: float = RUN_TIMEOUT_S,
+) -> tuple[float, TreeUsage]:
+    """Run ``command`` in ``cwd`` to completion, its output into ``log_path``;
+    return its wall seconds and (when ``sample``) its process tree's usage.
+    Killed after ``timeout_s``; any exit but 0 raises ``BenchRunError`` with
+    the end of the log."""
+    _let_children_take_sigint()
+    with log_path.open("w", encoding="utf-8") as log:
+        started = time.perf_counter()
+        process = subprocess.Popen(list(command), cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL, stdout=log,
+                                   stderr=subprocess.STDOUT)
+        sampler = TreeSampler(process.pid).start() if sample else None
+        # A timer rather than wait(timeout=...), which polls every 50 ms and so blurs the wall time.
+        watchdog = threading.Timer(timeout_s, process.kill)
+        watchdog.start()
+        try:
+            returncode = process.wait()
+        finally:
+            wall_s = time.perf_counter() - started
+            watchdog.cancel()
+            usage = sampler.stop() if sampler is not None else TreeUsage()
+    if returncode != 0:
+        tail = log_path.read_text(encoding="utf-8", errors="replace")[-OUTPUT_TAIL_CHARS:]
+        raise BenchRunError(f"{' '.join(command)} exited {returncode} in {cwd}\n{tail}")
+    return wall_s, usage
 
 
 def _let_children_take_sigint() -> None:

@@ -34,14 +34,12 @@ import os
 import secrets
 import shutil
 import subprocess
-import threading
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Optional
 
 from bench.defaults import REPO, RUN_TIMEOUT_S
-from bench.stacks import BenchRunError
+from bench.stacks import BenchRunError, run_logged
 from bench.workload import BenchUser, changed_indices, make_users, with_changed_names
 
 __all__ = ["CLI_ENV", "Missing", "main_tf_json", "missing_binaries", "run_peer", "template_literal"]
@@ -59,7 +57,6 @@ BUILD_HINT = "run make bench-peer"
 # Alloy documents at most 50 users a page of GET /users (as bench.scale sets it).
 LIST_PAGE_SIZE = 50
 S3_REGION = "us-east-1"
-OUTPUT_TAIL_CHARS = 4000
 # Inherited variables dropped from the CLI's environment: the developer's
 # Terraform/OpenTofu, AWS, Alloy and Pulumi settings.
 DROPPED_ENV_PREFIXES = ("TF_", "AWS_", "ALLOY_", "PULUMI_", "CHECKPOINT_")
@@ -256,22 +253,8 @@ class _PeerDir:
         exit but 0 raises (``plan -detailed-exitcode`` exits 2 on changes)."""
         self._runs += 1
         log_path = self.logs / f"{self._runs:02d}-{args[0]}.log"
-        command = [str(self.cli), *args]
-        with log_path.open("w", encoding="utf-8") as log:
-            started = time.perf_counter()
-            process = subprocess.Popen(command, cwd=self.work, env=self.env, stdin=subprocess.DEVNULL, stdout=log,
-                                       stderr=subprocess.STDOUT)
-            # A timer rather than wait(timeout=...), which polls and so blurs the wall time.
-            watchdog = threading.Timer(timeout_s, process.kill)
-            watchdog.start()
-            try:
-                returncode = process.wait()
-            finally:
-                wall = time.perf_counter() - started
-                watchdog.cancel()
-        if returncode != 0:
-            tail = log_path.read_text(encoding="utf-8", errors="replace")[-OUTPUT_TAIL_CHARS:]
-            raise BenchRunError(f"{' '.join(command)} exited {returncode} in {self.work}\n{tail}")
+        wall, _ = run_logged([str(self.cli), *args], cwd=self.work, env=self.env, log_path=log_path,
+                             timeout_s=timeout_s)
         return wall
 
 
